@@ -1,0 +1,39 @@
+# The two commands: `make run` and `make test`. Everything else is a step they use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGINS := plugins/chom-html plugins/chom-wordpress plugins/chom-laravel
+STAMP := $(VENV)/.installed
+# The machines' pip configuration lists local mirrors that may be absent; stay quiet about them.
+PIP := $(BIN)/pip --disable-pip-version-check -q
+
+.PHONY: run test install lint services clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+	$(PIP) install -e '.[test]' $(addprefix -e ,$(PLUGINS)) 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -c "import chom, chom_html, chom_wordpress, chom_laravel"
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	./scripts/run.sh
+
+services:
+	./scripts/ensure-services.sh
+
+lint: install
+	$(BIN)/ruff check chom plugins tests bench
+	$(BIN)/lint-imports
+
+test: install services lint
+	$(BIN)/python -m pytest -q
+
+bench: install services
+	$(BIN)/python bench/api.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,53 @@
+"""CHOM: a multi-tenant control plane for sites on a VPS fleet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, plugins, queue, API, console and CLI."""
+    from chom import config, correlation, request_scope
+    from chom.api import BLUEPRINTS as API_BLUEPRINTS
+    from chom.api import init_app as init_api
+    from chom.cli import init_app as init_cli
+    from chom.extensions import csrf, db, limiter, login_manager, migrate
+    from chom.integration.queue import build_queue
+    from chom.integration.secrets import SecretBox
+    from chom.plugins import build_plugin_manager, site_types, transports
+    from chom.web import init_app as init_web
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    csrf.init_app(app)
+
+    plugin_manager = build_plugin_manager(
+        load_entry_points=app.config.get("CHOM_LOAD_PLUGINS", True)
+    )
+    app.extensions["chom_plugins"] = plugin_manager
+    app.extensions["chom_site_types"] = site_types(plugin_manager)
+    app.extensions["chom_transports"] = transports(plugin_manager)
+    app.extensions["chom_secrets"] = SecretBox.from_config(app.config, Path(app.instance_path))
+    app.extensions["chom_queue"] = build_queue(app)
+
+    request_scope.init_app(app)
+    correlation.init_app(app)
+    init_api(app)
+    for blueprint in API_BLUEPRINTS:
+        csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF to defend against
+    init_web(app)
+    init_cli(app)
+    return app

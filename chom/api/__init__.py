@@ -1,0 +1,39 @@
+"""The JSON API (/api/v1): flask-smorest blueprints, problem+json errors, OpenAPI 3.1."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from chom.api import problems, views_account, views_auth, views_health, views_sites
+from chom.api.schemas import Problem
+from chom.services.errors import ChomError
+
+BLUEPRINTS = (views_auth.blp, views_sites.blp, views_account.blp, views_health.blp)
+
+
+class ChomApi(Api):
+    """flask-smorest's Api, answering errors as RFC 9457 problem+json."""
+
+    ERROR_SCHEMA = Problem
+
+    def handle_http_exception(self, error: HTTPException):
+        return problems.from_http_exception(error)
+
+
+def init_app(app) -> None:
+    api = ChomApi(
+        app,
+        spec_kwargs={
+            "info": {"description": "Multi-tenant hosting control plane."},
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_error_handler(ChomError, problems.from_service_error)
+    app.register_error_handler(Exception, problems.internal_error)
+    app.extensions["chom_api"] = api

@@ -1,0 +1,137 @@
+"""RFC 9457 problem+json: the one place errors become responses."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from chom.services import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_BASE = "https://chom.dev/problems/"
+
+# Each service error, the status it answers and its problem type slug.
+SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
+    errors.ValidationFailed: (422, "validation-failed"),
+    errors.NotAuthenticated: (401, "not-authenticated"),
+    errors.PermissionDenied: (403, "forbidden"),
+    errors.NotFound: (404, "not-found"),
+    errors.DomainTaken: (409, "domain-taken"),
+    errors.Conflict: (409, "conflict"),
+    errors.QuotaExceeded: (402, "quota-exceeded"),
+    errors.NoCapacity: (503, "no-capacity"),
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    *,
+    errors: dict | None = None,
+    headers: dict | None = None,
+    **extra,
+) -> Response:
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _title_of(status: int) -> str:
+    from http import HTTPStatus
+
+    return HTTPStatus(status).phrase
+
+
+def from_service_error(error: errors.ChomError) -> Response:
+    for cls in type(error).__mro__:
+        if cls in SERVICE_ERRORS:
+            status, slug = SERVICE_ERRORS[cls]
+            break
+    else:
+        status, slug = 400, "bad-request"
+    extra = {k: v for k, v in error.extra.items() if k != "errors"}
+    return problem(
+        status,
+        _title_of(status),
+        error.detail,
+        slug,
+        errors=getattr(error, "errors", None),
+        headers={"WWW-Authenticate": "Bearer"} if status == 401 else None,
+        **extra,
+    )
+
+
+def _flatten_validation(messages: dict) -> dict[str, list[str]]:
+    """webargs reports `{location: {field: [msg]}}`; the API answers `{field: [msg]}`."""
+    flat: dict[str, list[str]] = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            for field, field_messages in location_messages.items():
+                name = "body" if field == "_schema" else field
+                if isinstance(field_messages, dict):
+                    field_messages = [
+                        f"{key}: {msg}" for key, value in field_messages.items() for msg in value
+                    ]
+                flat.setdefault(name, []).extend(field_messages)
+        else:
+            flat.setdefault("body", []).extend(location_messages)
+    return flat
+
+
+def from_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    retry_after = None
+    if status == 429:
+        retry_after = getattr(error, "retry_after", None)
+        detail = f"Rate limit exceeded ({error.description}). Try again later."
+    else:
+        detail = error.description or _title_of(status)
+    if status == 422 and "messages" in data:
+        return problem(
+            422,
+            "Unprocessable Content",
+            "The request has invalid fields.",
+            "validation-failed",
+            errors=_flatten_validation(data["messages"]),
+        )
+    if status == 400 and "messages" in data:
+        detail = "The request body is not valid JSON."
+    if status == 405:
+        headers["Allow"] = ", ".join(error.valid_methods or [])
+    response = problem(status, _title_of(status), detail, _SLUGS.get(status, "http-error"),
+                       headers=headers)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+_SLUGS = {
+    400: "bad-request",
+    401: "not-authenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def internal_error(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return problem(500, "Internal Server Error", "Something went wrong on our side.",
+                   "internal-error")

@@ -1,0 +1,230 @@
+"""Request and response schemas: they validate input AND generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from chom.models import SITE_STATUSES
+from chom.services.domains import InvalidDomain, normalize_domain
+from chom.services.policy import ALL_PERMISSIONS
+
+
+class StrictSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class Domain(fields.String):
+    """A fully qualified host name, normalised to lowercase ASCII (punycode)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_domain(raw)
+        except InvalidDomain as error:
+            raise ma.ValidationError(str(error)) from error
+
+
+def envelope(schema: type[ma.Schema] | ma.Schema, name: str, *, many: bool = False):
+    """`{"data": ...}` around a schema, named for the OpenAPI components."""
+    return ma.Schema.from_dict(
+        {"data": fields.List(fields.Nested(schema)) if many else fields.Nested(schema)},
+        name=name,
+    )
+
+
+# --- Accounts --------------------------------------------------------------------------------
+
+
+class RegisterIn(StrictSchema):
+    organization = fields.String(required=True, validate=validate.Length(1, 200))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+
+
+class LoginIn(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(1, 320))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+    otp = fields.String(validate=validate.Length(max=16))
+
+
+class UserOut(ma.Schema):
+    id = fields.UUID()
+    name = fields.String()
+    email = fields.String()
+    is_operator = fields.Boolean()
+    role = fields.String(metadata={"description": "role in the organization"})
+
+
+class OrganizationOut(ma.Schema):
+    id = fields.UUID()
+    name = fields.String()
+
+
+class TenantOut(ma.Schema):
+    id = fields.UUID()
+    name = fields.String()
+    plan = fields.String()
+    status = fields.String()
+    trial_ends_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class TenantIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class AuthResult(ma.Schema):
+    token = fields.String(metadata={"description": "bearer token, shown once"})
+    user = fields.Nested(UserOut)
+    organization = fields.Nested(OrganizationOut)
+
+
+class Me(ma.Schema):
+    user = fields.Nested(UserOut)
+    organization = fields.Nested(OrganizationOut)
+    tenant = fields.Nested(TenantOut, allow_none=True)
+    tenants = fields.List(fields.Nested(TenantOut))
+
+
+# --- Tokens ------------------------------------------------------------------------------------
+
+
+class TokenIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    abilities = fields.List(
+        fields.String(validate=validate.OneOf(["*", *sorted(ALL_PERMISSIONS)])),
+        load_default=lambda: ["*"],
+        validate=validate.Length(min=1),
+    )
+    expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class TokenOut(ma.Schema):
+    id = fields.UUID()
+    name = fields.String()
+    prefix = fields.String()
+    abilities = fields.List(fields.String())
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class TokenCreated(TokenOut):
+    token = fields.String(
+        attribute="plain_value",
+        metadata={"description": "the plain token; it is never shown again"},
+    )
+
+
+# --- Sites and operations -----------------------------------------------------------------------
+
+
+class PageArgs(ma.Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(1, 100))
+
+
+class SiteListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(SITE_STATUSES))
+    type = fields.String(validate=validate.Length(1, 40))
+
+
+class SiteIn(StrictSchema):
+    domain = Domain(required=True)
+    type = fields.String(required=True, validate=validate.Length(1, 40))
+    php_version = fields.String(allow_none=True, load_default=None)
+    options = fields.Dict(keys=fields.String(), load_default=dict)
+    dry_run = fields.Boolean(load_default=False)
+
+
+class VpsRef(ma.Schema):
+    id = fields.UUID()
+    name = fields.String()
+
+
+class SslState(ma.Schema):
+    enabled = fields.Boolean()
+    expires_at = fields.DateTime(allow_none=True)
+
+
+class SiteOut(ma.Schema):
+    id = fields.UUID()
+    domain = fields.String()
+    type = fields.String()
+    status = fields.String()
+    php_version = fields.String(allow_none=True)
+    vps = fields.Nested(VpsRef, allow_none=True)
+    ssl = fields.Method("_ssl", metadata={"type": "object"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _ssl(self, site):
+        return SslState().dump({"enabled": site.ssl_enabled, "expires_at": site.ssl_expires_at})
+
+
+class PageMeta(ma.Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class SiteList(ma.Schema):
+    data = fields.List(fields.Nested(SiteOut))
+    meta = fields.Nested(PageMeta)
+
+
+class OperationOut(ma.Schema):
+    id = fields.UUID()
+    site_id = fields.UUID(allow_none=True)
+    kind = fields.String()
+    status = fields.String()
+    step_index = fields.Integer()
+    step_count = fields.Integer()
+    current_step = fields.String(allow_none=True)
+    log = fields.String()
+    error = fields.String(allow_none=True)
+    correlation_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class SiteAccepted(ma.Schema):
+    data = fields.Nested(SiteOut)
+    meta = fields.Dict(metadata={"description": "`operation_id` of the provisioning run"})
+
+
+class PlanStepOut(ma.Schema):
+    index = fields.Integer()
+    step = fields.String()
+    description = fields.String()
+
+
+class PlanPreviewOut(ma.Schema):
+    dry_run = fields.Boolean()
+    domain = fields.String()
+    type = fields.String()
+    vps = fields.String()
+    action = fields.String()
+    steps = fields.List(fields.Nested(PlanStepOut))
+
+
+# --- Health -----------------------------------------------------------------------------------
+
+
+class HealthOut(ma.Schema):
+    status = fields.String(validate=validate.OneOf(["ok", "degraded", "down"]))
+    checks = fields.Dict()
+
+
+class Problem(ma.Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

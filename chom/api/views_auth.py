@@ -1,0 +1,48 @@
+"""/auth: register, log in, who am I."""
+
+from flask_smorest import Blueprint
+
+from chom.api import schemas as s
+from chom.api.auth import current_actor
+from chom.api.limits import api_limit, auth_limit
+from chom.services import accounts
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and log-in")
+
+
+def _user_out(user, role):
+    return {"id": user.id, "name": user.name, "email": user.email,
+            "is_operator": user.is_operator, "role": role}
+
+
+@blp.route("/register", methods=["POST"])
+@auth_limit
+@blp.arguments(s.RegisterIn)
+@blp.response(201, s.envelope(s.AuthResult, "AuthResultEnvelope"))
+def register(body):
+    """Create an organization, its first tenant and its owner; returns a token."""
+    result = accounts.register(**body)
+    return {"data": {"token": result.token, "user": _user_out(result.user, "owner"),
+                     "organization": result.organization}}
+
+
+@blp.route("/login", methods=["POST"])
+@auth_limit
+@blp.arguments(s.LoginIn)
+@blp.response(200, s.envelope(s.AuthResult, "LoginResultEnvelope"))
+def login(body):
+    """Exchange email and password for a bearer token."""
+    result = accounts.login(body["email"], body["password"])
+    return {"data": {"token": result.token, "user": _user_out(result.user, result.membership.role),
+                     "organization": result.organization}}
+
+
+@blp.route("/me", methods=["GET"])
+@api_limit
+@blp.response(200, s.envelope(s.Me, "MeEnvelope"))
+def me():
+    """The caller, their role, organization, current tenant and reachable tenants."""
+    actor = current_actor()
+    return {"data": {"user": _user_out(actor.user, actor.role),
+                     "organization": actor.membership.organization,
+                     "tenant": actor.tenant, "tenants": list(actor.reachable_tenants)}}

@@ -1,0 +1,61 @@
+"""/sites and /operations."""
+
+from flask import jsonify
+from flask_smorest import Blueprint
+
+from chom.api import schemas as s
+from chom.api.auth import current_actor
+from chom.api.limits import api_limit
+from chom.services import sites as site_service
+from chom.services.sites import PlanPreview
+
+blp = Blueprint("sites", __name__, url_prefix="/api/v1", description="Sites and operations")
+api_limit(blp)
+
+
+@blp.route("/sites", methods=["GET"])
+@blp.arguments(s.SiteListArgs, location="query")
+@blp.response(200, s.SiteList)
+def list_sites(args):
+    """The current tenant's sites, newest first; filter by `status` and `type`."""
+    page = site_service.list_sites(current_actor(), **args)
+    return {"data": page.items,
+            "meta": {"page": page.page, "per_page": page.per_page, "total": page.total}}
+
+
+@blp.route("/sites", methods=["POST"])
+@blp.arguments(s.SiteIn)
+@blp.response(202, s.SiteAccepted)
+@blp.alt_response(200, schema=s.PlanPreviewOut, description="`dry_run`: the plan, nothing done")
+def create_site(body):
+    """Create a site; its provisioning runs as a job (202). `dry_run` returns the plan."""
+    result = site_service.create_site(current_actor(), **body)
+    if isinstance(result, PlanPreview):
+        return jsonify(s.PlanPreviewOut().dump({
+            "dry_run": True, "domain": result.domain, "type": result.type,
+            "vps": result.vps_name, "action": result.plan.action,
+            "steps": [{"index": i, "step": type(step).__name__, "description": step.describe()}
+                      for i, step in enumerate(result.plan.steps, start=1)],
+        }))
+    return {"data": result.site, "meta": {"operation_id": str(result.operation.id)}}
+
+
+@blp.route("/sites/<site_id>", methods=["GET"])
+@blp.response(200, s.envelope(s.SiteOut, "SiteEnvelope"))
+def show_site(site_id):
+    """One site of the current tenant."""
+    return {"data": site_service.get_site(current_actor(), site_id)}
+
+
+@blp.route("/sites/<site_id>", methods=["DELETE"])
+@blp.response(202, s.envelope(s.OperationOut, "OperationEnvelope"))
+def delete_site(site_id):
+    """Delete a site: its VPS is cleaned by a job; returns that job's Operation."""
+    return {"data": site_service.delete_site(current_actor(), site_id)}
+
+
+@blp.route("/operations/<operation_id>", methods=["GET"])
+@blp.response(200, s.envelope(s.OperationOut, "OperationDetailEnvelope"))
+def show_operation(operation_id):
+    """A provisioning run: status, step i of n, log."""
+    return {"data": site_service.get_operation(current_actor(), operation_id)}

@@ -1,0 +1,112 @@
+"""`flask chom ...`: operator commands (one Click group)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from chom.services import accounts, fleet, operators
+from chom.services.errors import ChomError
+
+chom_cli = AppGroup("chom", help="CHOM operator commands.")
+
+
+def _fail(error: ChomError):
+    raise click.ClickException(error.detail)
+
+
+@chom_cli.command("demo")
+def demo():
+    """Add the `local` VPS when the fleet is empty and a demo login; print the login."""
+    created = operators.ensure_demo(current_app.config)
+    click.echo(f"Demo login: {created.email} / {created.password}")
+    if created.token:
+        click.echo(f"API token: {created.token}")
+
+
+@chom_cli.group("operator")
+def operator_group():
+    """Platform operators (they manage the fleet)."""
+
+
+@operator_group.command("create")
+@click.argument("email")
+@click.option("--name", default="Operator")
+@click.password_option()
+def operator_create(email, name, password):
+    """Create (or promote) a platform operator."""
+    try:
+        user = operators.create_operator(email=email, name=name, password=password)
+    except ChomError as error:
+        _fail(error)
+    click.echo(f"Operator {user.email} ready.")
+
+
+@chom_cli.group("vps")
+def vps_group():
+    """The VPS fleet."""
+
+
+@vps_group.command("add")
+@click.argument("host")
+@click.option("--name", help="defaults to the host")
+@click.option("--port", default=22, show_default=True)
+@click.option("--user", "ssh_user", default="root", show_default=True)
+@click.option("--capacity", default=50, show_default=True, help="sites it may hold")
+@click.option("--dedicated", is_flag=True, help="reserve for one Enterprise tenant")
+@click.option("--transport", default="ssh", show_default=True)
+@click.option("--settings", "settings_json", default="{}", help="VPS profile as JSON")
+def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, settings_json):
+    """Add a VPS to the fleet."""
+    try:
+        settings = json.loads(settings_json)
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="--settings") from error
+    try:
+        vps = fleet.add_vps(name=name or host, host=host, port=port, ssh_user=ssh_user,
+                            transport=transport, capacity=capacity, dedicated=dedicated,
+                            settings=settings)
+    except ChomError as error:
+        _fail(error)
+    click.echo(f"Added {vps.name} ({vps.kind}, capacity {vps.capacity}).")
+
+
+@vps_group.command("list")
+def vps_list():
+    """List the fleet."""
+    for vps in fleet.list_vps():
+        click.echo(f"{vps.name}\t{vps.transport}://{vps.ssh_user}@{vps.host}:{vps.port}\t"
+                   f"{vps.kind}\tcapacity {vps.capacity}\t{vps.status}")
+
+
+@chom_cli.command("worker")
+@click.option("--burst", is_flag=True, help="exit when the queue is empty")
+def worker(burst):
+    """Run an RQ worker for CHOM's queue, with the app context."""
+    from chom.jobs.worker import run_worker
+
+    ok = run_worker(current_app._get_current_object(), burst=burst)
+    sys.exit(0 if ok else 1)
+
+
+@chom_cli.command("create-user")
+@click.argument("email")
+@click.option("--organization", required=True)
+@click.option("--name", default="Owner")
+@click.password_option()
+def create_user(email, organization, name, password):
+    """Create an organization with its owner (like the register endpoint)."""
+    try:
+        result = accounts.register(organization=organization, name=name, email=email,
+                                   password=password)
+    except ChomError as error:
+        _fail(error)
+    click.echo(f"Created {result.user.email} in {result.organization.name}.")
+
+
+def init_app(app) -> None:
+    app.cli.add_command(chom_cli)

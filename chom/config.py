@@ -1,0 +1,86 @@
+"""Settings, read from the environment (a `.env` file is honoured) in one place.
+
+Every default lets `make run` work on a bare machine: SQLite under `instance/`, jobs in-process
+when no Redis answers, and the `local` transport. Nothing secret is committed: a missing
+`SECRET_KEY` or `CHOM_ENCRYPTION_KEYS` gets a per-instance value generated into `instance/`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PLANS = {
+    # name: monthly price in cents, site limit (None = unlimited), storage in GB, dedicated VPS
+    "starter": {"price_cents": 2900, "max_sites": 5, "storage_gb": 10, "dedicated_vps": False},
+    "pro": {"price_cents": 7900, "max_sites": 25, "storage_gb": 100, "dedicated_vps": False},
+    "enterprise": {
+        "price_cents": 24900,
+        "max_sites": None,
+        "storage_gb": None,
+        "dedicated_vps": True,
+    },
+}
+
+PHP_VERSIONS = ("8.2", "8.3", "8.4")
+
+
+def _instance_secret(instance_path: Path, name: str, make) -> str:
+    """Read a generated secret from the instance folder, creating it on first use."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def from_environment(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the process environment."""
+    load_dotenv(override=False)
+    env = os.environ.get
+    database_url = env("DATABASE_URL") or f"sqlite:///{instance_path / 'chom.sqlite3'}"
+    redis_url = env("REDIS_URL") or None
+    return {
+        "SECRET_KEY": env("SECRET_KEY")
+        or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32)),
+        "CHOM_ENCRYPTION_KEYS": env("CHOM_ENCRYPTION_KEYS", ""),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        # "auto": RQ when REDIS_URL answers, else a thread in this process.
+        "CHOM_JOB_MODE": env("CHOM_JOB_MODE", "auto"),
+        "CHOM_QUEUE_NAME": env("CHOM_QUEUE_NAME", "chom"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "CHOM_RATE_LIMIT_AUTH": env("CHOM_RATE_LIMIT_AUTH", "5/minute"),
+        "CHOM_RATE_LIMIT_API": env("CHOM_RATE_LIMIT_API", "60/minute"),
+        "CHOM_RATE_LIMIT_SENSITIVE": env("CHOM_RATE_LIMIT_SENSITIVE", "2/minute"),
+        "CHOM_TRIAL_DAYS": int(env("CHOM_TRIAL_DAYS", "14")),
+        "CHOM_PLANS": PLANS,
+        "CHOM_PHP_VERSIONS": PHP_VERSIONS,
+        "CHOM_DEFAULT_PHP_VERSION": env("CHOM_DEFAULT_PHP_VERSION", "8.2"),
+        "CHOM_LOCAL_VPS_ROOT": env("CHOM_LOCAL_VPS_ROOT", str(instance_path / "local-vps")),
+        "CHOM_SSH_KEY_PATH": env("CHOM_SSH_KEY_PATH"),
+        "CHOM_HEALTH_QUEUE_DEGRADED_AT": int(env("CHOM_HEALTH_QUEUE_DEGRADED_AT", "1000")),
+        "PROMETHEUS_URL": env("PROMETHEUS_URL"),
+        "GRAFANA_URL": env("GRAFANA_URL"),
+        "LOKI_URL": env("LOKI_URL"),
+        "ALERTMANAGER_URL": env("ALERTMANAGER_URL"),
+        "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
+        "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
+        "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY"),
+        "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET"),
+        # flask-smorest: the OpenAPI document, generated from the request schemas.
+        "API_TITLE": "CHOM API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+    }

@@ -1,0 +1,1 @@
+"""Integration layer: how CHOM reaches VPSes, queues and backends."""

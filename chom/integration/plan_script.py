@@ -1,0 +1,260 @@
+"""A plan compiled into ONE bash program, so applying it costs one remote invocation.
+
+Each step becomes a function that checks before it changes and reports a marker line
+`::chom-step <n> changed|unchanged`; the first failing step prints `::chom-step <n> failed`
+and the program exits. Every value is quoted here with `shlex.quote` — the only place argv
+and paths turn into shell text — and database identifiers must match a strict grammar.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shlex
+from collections.abc import Callable
+
+from chom.plugin_api import (
+    DropDatabase,
+    EnsureDatabase,
+    EnsureDirectory,
+    EnsureNginxSite,
+    EnsurePhpPool,
+    EnsureSystemUser,
+    Plan,
+    PutFile,
+    ReloadService,
+    RemoveNginxSite,
+    RemovePath,
+    RemovePhpPool,
+    RemoveSystemUser,
+    RunCommand,
+    Step,
+)
+
+MARKER = "::chom-step"
+_SQL_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_MODE = re.compile(r"^[0-7]{3,4}$")
+
+DEFAULT_COMMANDS = {
+    "nginx_test": ["nginx", "-t"],
+    "nginx_reload": ["nginx", "-s", "reload"],
+    "php_fpm_reload": ["systemctl", "reload", "php{php_version}-fpm"],
+    "mysql": ["mysql"],
+}
+
+
+class UnsafeStep(ValueError):
+    """A step carries a value that cannot be applied safely (a plugin bug, not user input)."""
+
+
+def q(value: str) -> str:
+    return shlex.quote(str(value))
+
+
+def argv(words) -> str:
+    return " ".join(q(word) for word in words)
+
+
+def _mode(mode: str) -> str:
+    if not _MODE.match(mode):
+        raise UnsafeStep(f"bad file mode {mode!r}")
+    return mode
+
+
+def _sql_name(name: str) -> str:
+    if not _SQL_NAME.match(name):
+        raise UnsafeStep(f"bad database identifier {name!r}")
+    return name
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class Profile:
+    """The VPS profile a plan is compiled for: paths and service commands."""
+
+    def __init__(self, settings: dict) -> None:
+        self.settings = settings
+        self.commands = {**DEFAULT_COMMANDS, **settings.get("commands", {})}
+        self.manage_users = settings.get("manage_system_users", True)
+
+    def command(self, name: str, **values) -> str:
+        return argv(word.format(**values) for word in self.commands[name])
+
+    def nginx_path(self, name: str) -> str:
+        return f"{self.settings['nginx_sites_dir']}/{name}"
+
+    def pool_path(self, name: str, php_version: str) -> str:
+        pool_dir = self.settings.get("php_pool_dir", "/etc/php/{php_version}/fpm/pool.d")
+        return f"{pool_dir.format(php_version=php_version)}/{name}.conf"
+
+
+def _write_file(path: str, content: str, mode: str, owner: str | None) -> list[str]:
+    lines = [
+        f"mkdir -p -- \"$(dirname -- {q(path)})\" || return 1",
+        f"chom_tmp=$(mktemp -- {q(path + '.chom.XXXXXX')}) || return 1",
+        f"printf %s {q(_b64(content))} | base64 -d > \"$chom_tmp\" || return 1",
+        f"if cmp -s -- \"$chom_tmp\" {q(path)}; then rm -f -- \"$chom_tmp\"; "
+        f"else chmod {_mode(mode)} \"$chom_tmp\" && mv -f -- \"$chom_tmp\" {q(path)} "
+        "|| return 1; chom_result=changed; fi",
+        f"chmod {_mode(mode)} {q(path)} || return 1",
+    ]
+    if owner:
+        lines.append(f"chown {q(owner)} {q(path)} || return 1")
+    return lines
+
+
+def _ensure_directory(step: EnsureDirectory, profile: Profile) -> list[str]:
+    lines = [
+        f"if [ ! -d {q(step.path)} ]; then mkdir -p -- {q(step.path)} || return 1; "
+        "chom_result=changed; fi",
+        f"chmod {_mode(step.mode)} {q(step.path)} || return 1",
+    ]
+    if step.owner and profile.manage_users:
+        lines.append(f"chown {q(step.owner)} {q(step.path)} || return 1")
+    return lines
+
+
+def _put_file(step: PutFile, profile: Profile) -> list[str]:
+    return _write_file(step.path, step.content, step.mode,
+                       step.owner if profile.manage_users else None)
+
+
+def _remove_path(step: RemovePath, profile: Profile) -> list[str]:
+    return [f"if [ -e {q(step.path)} ] || [ -L {q(step.path)} ]; then "
+            f"rm -rf -- {q(step.path)} || return 1; chom_result=changed; fi"]
+
+
+def _run_command(step: RunCommand, profile: Profile) -> list[str]:
+    words = list(step.argv)
+    if step.run_as and profile.manage_users:
+        words = ["runuser", "-u", step.run_as, "--", *words]
+    run = f"{argv(words)} || return 1; chom_result=changed"
+    if step.creates:
+        return [f"if [ ! -e {q(step.creates)} ]; then {run}; fi"]
+    return [run]
+
+
+def _ensure_system_user(step: EnsureSystemUser, profile: Profile) -> list[str]:
+    if not profile.manage_users:
+        return [":"]
+    return [f"if ! id -u {q(step.name)} >/dev/null 2>&1; then useradd --system --home-dir "
+            f"{q(step.home)} --shell /usr/sbin/nologin {q(step.name)} || return 1; "
+            "chom_result=changed; fi"]
+
+
+def _remove_system_user(step: RemoveSystemUser, profile: Profile) -> list[str]:
+    if not profile.manage_users:
+        return [":"]
+    return [f"if id -u {q(step.name)} >/dev/null 2>&1; then userdel {q(step.name)} "
+            "|| return 1; chom_result=changed; fi"]
+
+
+def _mysql(sql: str, profile: Profile) -> str:
+    return f"printf %s {q(_b64(sql))} | base64 -d | {profile.command('mysql')} || return 1"
+
+
+def _ensure_database(step: EnsureDatabase, profile: Profile) -> list[str]:
+    name, user = _sql_name(step.name), _sql_name(step.user)
+    account = f"{_sql_string(user)}@'localhost'"
+    password = _sql_string(step.password)
+    sql = (
+        f"CREATE DATABASE IF NOT EXISTS `{name}`;\n"
+        f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {password};\n"
+        f"ALTER USER {account} IDENTIFIED BY {password};\n"
+        f"GRANT ALL PRIVILEGES ON `{name}`.* TO {account};\n"
+    )
+    # `name` matched _SQL_NAME above: no quote can be in it.
+    probe = f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='{name}';"  # noqa: S608
+    return [
+        f"chom_had=$(printf %s {q(_b64(probe))} | base64 -d | {profile.command('mysql')} -N) "
+        "|| return 1",
+        _mysql(sql, profile),
+        '[ -n "$chom_had" ] || chom_result=changed',
+    ]
+
+
+def _drop_database(step: DropDatabase, profile: Profile) -> list[str]:
+    name, user = _sql_name(step.name), _sql_name(step.user)
+    sql = (f"DROP DATABASE IF EXISTS `{name}`;\n"
+           f"DROP USER IF EXISTS {_sql_string(user)}@'localhost';\n")
+    return [_mysql(sql, profile), "chom_result=changed"]
+
+
+def _ensure_php_pool(step: EnsurePhpPool, profile: Profile) -> list[str]:
+    return _write_file(profile.pool_path(step.name, step.php_version), step.config, "0644", None)
+
+
+def _remove_php_pool(step: RemovePhpPool, profile: Profile) -> list[str]:
+    path = q(profile.pool_path(step.name, step.php_version))
+    return [f"if [ -e {path} ]; then rm -f -- {path} || return 1; chom_result=changed; fi"]
+
+
+def _ensure_nginx_site(step: EnsureNginxSite, profile: Profile) -> list[str]:
+    path = profile.nginx_path(step.name)
+    backup = q(path + ".chom-previous")
+    # Write, test the whole nginx config, and put the previous file back if the test fails.
+    return [
+        f"rm -f -- {backup}; if [ -e {q(path)} ]; then cp -p -- {q(path)} {backup} "
+        "|| return 1; fi",
+        *_write_file(path, step.config, "0644", None),
+        f"if ! {profile.command('nginx_test')}; then "
+        f"if [ -e {backup} ]; then mv -f -- {backup} {q(path)}; else rm -f -- {q(path)}; fi; "
+        "echo 'nginx -t rejected the new server block; the previous one is back' >&2; "
+        "return 1; fi",
+        f"rm -f -- {backup}",
+    ]
+
+
+def _remove_nginx_site(step: RemoveNginxSite, profile: Profile) -> list[str]:
+    path = q(profile.nginx_path(step.name))
+    return [f"if [ -e {path} ]; then rm -f -- {path} || return 1; chom_result=changed; fi"]
+
+
+def _reload_service(step: ReloadService, profile: Profile) -> list[str]:
+    name = {"nginx": "nginx_reload", "php-fpm": "php_fpm_reload"}.get(step.service)
+    if name is None:
+        raise UnsafeStep(f"unknown service role {step.service!r}")
+    return [f"{profile.command(name, php_version=step.php_version or '')} || return 1",
+            "chom_result=changed"]
+
+
+RENDERERS: dict[type[Step], Callable[[Step, Profile], list[str]]] = {
+    EnsureDirectory: _ensure_directory,
+    PutFile: _put_file,
+    RemovePath: _remove_path,
+    RunCommand: _run_command,
+    EnsureSystemUser: _ensure_system_user,
+    RemoveSystemUser: _remove_system_user,
+    EnsureDatabase: _ensure_database,
+    DropDatabase: _drop_database,
+    EnsurePhpPool: _ensure_php_pool,
+    RemovePhpPool: _remove_php_pool,
+    EnsureNginxSite: _ensure_nginx_site,
+    RemoveNginxSite: _remove_nginx_site,
+    ReloadService: _reload_service,
+}
+
+
+def compile_plan(plan: Plan, profile: Profile) -> str:
+    """The bash program that applies `plan` on a VPS with this profile."""
+    parts = ["set -u", "umask 022", "cd /"]
+    for index, step in enumerate(plan.steps, start=1):
+        renderer = RENDERERS.get(type(step))
+        if renderer is None:
+            raise UnsafeStep(f"no executor for step {type(step).__name__}")
+        body = "\n  ".join(renderer(step, profile))
+        parts.append(
+            f"chom_step_{index}() {{\n  {body}\n}}\n"
+            f"echo {q(f'{MARKER} {index} begin')}\n"
+            f"chom_result=unchanged\n"
+            f"if ! chom_step_{index}; then echo \"{MARKER} {index} failed\"; exit 3; fi\n"
+            f"echo \"{MARKER} {index} $chom_result\""
+        )
+    parts.append("exit 0")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,142 @@
+"""Where jobs run: RQ when Redis answers, else a worker thread inside this process.
+
+Jobs are named by dotted path (`chom.jobs.provisioning.run_operation`), so the services that
+enqueue them never import the job layer. Both ways run the same job function with ids only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import redis
+from rq import Callback, Queue, Retry
+from werkzeug.utils import import_string
+
+log = logging.getLogger(__name__)
+
+
+class InProcessQueue:
+    """The embedded default: one background thread, jobs in order, each in an app context."""
+
+    mode = "thread"
+
+    def __init__(self, app) -> None:
+        self._app = app
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chom-job")
+        self._lock = threading.Lock()
+        self._pending = 0
+
+    def enqueue(
+        self,
+        func_path: str,
+        *args,
+        job_id: str | None = None,
+        on_failure: str | None = None,
+        **_options,
+    ) -> str:
+        with self._lock:
+            self._pending += 1
+        self._pool.submit(self._run, func_path, args, on_failure)
+        return job_id or ""
+
+    def _run(self, func_path: str, args: tuple, on_failure: str | None) -> None:
+        with self._app.app_context():
+            try:
+                import_string(func_path)(*args)
+            except Exception as error:
+                log.exception("job %s%r failed", func_path, args)
+                if on_failure:
+                    # The same callback RQ would call, for a job with no retries left.
+                    job = SimpleNamespace(args=args, retries_left=0)
+                    import_string(on_failure)(job, None, type(error), error, None)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+    def depth(self) -> int:
+        return self._pending
+
+    def failed_count(self) -> int:
+        return 0
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        """Block until every job submitted so far has finished."""
+        self._pool.submit(lambda: None).result(timeout=timeout)
+
+    def ping(self) -> bool:
+        return True
+
+
+class RQQueue:
+    """Jobs in Redis, run by `flask chom worker` processes."""
+
+    mode = "rq"
+
+    def __init__(self, connection: redis.Redis, name: str) -> None:
+        self.connection = connection
+        self.queue = Queue(name, connection=connection)
+
+    def enqueue(
+        self,
+        func_path: str,
+        *args,
+        job_id: str | None = None,
+        retries: int = 0,
+        retry_intervals: list[int] | None = None,
+        meta: dict | None = None,
+        timeout: int = 1800,
+        on_failure: str | None = None,
+    ) -> str:
+        retry = Retry(max=retries, interval=retry_intervals or [10]) if retries else None
+        job = self.queue.enqueue(
+            func_path,
+            *args,
+            job_id=job_id,
+            retry=retry,
+            meta=meta or {},
+            job_timeout=timeout,
+            on_failure=Callback(on_failure) if on_failure else None,
+        )
+        return job.id
+
+    def depth(self) -> int:
+        return self.queue.count
+
+    def failed_count(self) -> int:
+        return self.queue.failed_job_registry.count
+
+    def ping(self) -> bool:
+        return bool(self.connection.ping())
+
+
+def redis_answers(url: str | None) -> redis.Redis | None:
+    """A connection to `url` when a Redis server answers there, else None."""
+    if not url:
+        return None
+    connection = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
+    try:
+        connection.ping()
+    except redis.RedisError:
+        return None
+    return connection
+
+
+def build_queue(app):
+    """Pick the queue for this app from `CHOM_JOB_MODE` (auto | rq | thread)."""
+    mode = app.config["CHOM_JOB_MODE"]
+    connection = redis_answers(app.config.get("REDIS_URL")) if mode in ("auto", "rq") else None
+    if connection is not None:
+        return RQQueue(connection, app.config["CHOM_QUEUE_NAME"])
+    if mode == "rq":
+        raise RuntimeError("CHOM_JOB_MODE=rq but REDIS_URL does not answer")
+    return InProcessQueue(app)
+
+
+def current_queue():
+    """The queue bound to the current app."""
+    from flask import current_app
+
+    return current_app.extensions["chom_queue"]

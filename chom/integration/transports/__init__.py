@@ -1,0 +1,1 @@
+"""Built-in transports, registered as plugins through `chom_register_transports`."""

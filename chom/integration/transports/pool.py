@@ -1,0 +1,38 @@
+"""One transport per VPS per process, reused across steps and jobs (connection pooling)."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+from flask import current_app
+
+_lock = threading.Lock()
+_open: dict[tuple, object] = {}
+
+
+def vps_view(vps) -> SimpleNamespace:
+    """What a transport may know of a VPS row, detached from the database session."""
+    return SimpleNamespace(
+        id=str(vps.id), name=vps.name, host=vps.host, port=vps.port, ssh_user=vps.ssh_user,
+        host_key=vps.host_key, settings=dict(vps.settings or {}),
+    )
+
+
+def transport_for(vps):
+    """The pooled transport for `vps`; a changed VPS row (new key, new host) gets a new one."""
+    key = (vps.id, vps.host, vps.port, vps.ssh_user, vps.host_key, vps.transport)
+    with _lock:
+        transport = _open.get(key)
+        if transport is None:
+            factory = current_app.extensions["chom_transports"][vps.transport]
+            transport = factory(vps=vps_view(vps), config=current_app.config)
+            _open[key] = transport
+        return transport
+
+
+def close_all() -> None:
+    with _lock:
+        for transport in _open.values():
+            transport.close()
+        _open.clear()

@@ -1,0 +1,101 @@
+"""The ONE tenant-scoping mechanism.
+
+Every ORM read, update and delete issued through a Session gets `with_loader_criteria` for the
+scope current in this context: tenant-owned rows to the current tenant, organization-owned rows
+to the current organization, tenants to those the caller's membership reaches, user-owned rows
+to the current user. Call sites never type these filters themselves.
+
+A scope is installed per request (a deny-all scope first, replaced once the caller is known)
+and per job. `None` is the system scope (CLI, jobs, authentication look-ups): nothing is
+filtered, and code enters it explicitly with `unscoped()`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from chom.models.base import OrganizationOwned, TenantOwned, UserOwned
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the current request or job may see."""
+
+    organization_id: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = None
+    reachable_tenant_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    user_id: uuid.UUID | None = None
+
+
+DENY_ALL = Scope()
+
+_current: ContextVar[Scope | None] = ContextVar("chom_scope", default=None)
+
+
+def current_scope() -> Scope | None:
+    return _current.get()
+
+
+def enter_scope(scope: Scope | None) -> Token:
+    """Install `scope` for this context; hand the token to `leave_scope` when done."""
+    return _current.set(scope)
+
+
+def leave_scope(token: Token) -> None:
+    _current.reset(token)
+
+
+@contextmanager
+def scoped(scope: Scope | None) -> Iterator[None]:
+    token = enter_scope(scope)
+    try:
+        yield
+    finally:
+        leave_scope(token)
+
+
+def unscoped():
+    """System scope: for authentication look-ups and platform-wide checks (domain taken)."""
+    return scoped(None)
+
+
+def _scope_criteria(scope: Scope) -> list:
+    # Imported here: the models import this module's mixins' home, not the other way round.
+    from chom.models.organizations import Organization, Tenant
+
+    tenant_id = scope.tenant_id
+    organization_id = scope.organization_id
+    user_id = scope.user_id
+    reachable = tuple(scope.reachable_tenant_ids)
+    return [
+        with_loader_criteria(
+            TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        ),
+        with_loader_criteria(
+            OrganizationOwned,
+            lambda cls: cls.organization_id == organization_id,
+            include_aliases=True,
+        ),
+        with_loader_criteria(UserOwned, lambda cls: cls.user_id == user_id, include_aliases=True),
+        with_loader_criteria(Tenant, lambda cls: cls.id.in_(reachable), include_aliases=True),
+        with_loader_criteria(
+            Organization, lambda cls: cls.id == organization_id, include_aliases=True
+        ),
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state: ORMExecuteState) -> None:
+    scope = _current.get()
+    if scope is None or state.is_column_load:
+        # Column loads refresh rows already loaded (and so already authorised).
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(*_scope_criteria(scope))

@@ -1,0 +1,318 @@
+"""The public plugin API: everything a CHOM plugin may import, and nothing else.
+
+A site-type plugin implements hooks from `chom.hookspecs` with the `hookimpl` marker and
+returns `SiteType` objects that turn a site into a `Plan` of declarative, idempotent steps.
+The core decides how steps reach a VPS (a `Transport`); plugins never open connections.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("chom")
+
+PLAN_ACTIONS = ("provision", "deprovision", "suspend", "resume", "issue_ssl")
+
+
+# --- Steps: what a plan is made of. Each one checks before it changes (idempotent). ---------
+
+
+@dataclass(frozen=True)
+class Step:
+    """Base of every step; `describe()` is the line shown in a plan and in progress logs."""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True)
+class EnsureDirectory(Step):
+    path: str
+    owner: str | None = None
+    mode: str = "0755"
+
+    def describe(self) -> str:
+        return f"ensure directory {self.path}"
+
+
+@dataclass(frozen=True)
+class PutFile(Step):
+    path: str
+    content: str = field(repr=False)  # may hold secrets (wp-config.php, .env)
+    owner: str | None = None
+    mode: str = "0644"
+
+    def describe(self) -> str:
+        return f"put file {self.path}"
+
+
+@dataclass(frozen=True)
+class RemovePath(Step):
+    path: str
+
+    def describe(self) -> str:
+        return f"remove {self.path}"
+
+
+@dataclass(frozen=True)
+class RunCommand(Step):
+    """An argv command (never a shell string). `creates`: skip when that path exists."""
+
+    argv: tuple[str, ...]
+    creates: str | None = None
+    run_as: str | None = None
+
+    def describe(self) -> str:
+        return "run " + " ".join(self.argv)
+
+
+@dataclass(frozen=True)
+class EnsureSystemUser(Step):
+    name: str
+    home: str
+
+    def describe(self) -> str:
+        return f"ensure system user {self.name}"
+
+
+@dataclass(frozen=True)
+class RemoveSystemUser(Step):
+    name: str
+
+    def describe(self) -> str:
+        return f"remove system user {self.name}"
+
+
+@dataclass(frozen=True)
+class EnsureDatabase(Step):
+    """A MariaDB database and its user; the password comes from the core's secret store."""
+
+    name: str
+    user: str
+    password: str = field(repr=False)
+
+    def describe(self) -> str:
+        return f"ensure database {self.name} (user {self.user})"
+
+
+@dataclass(frozen=True)
+class DropDatabase(Step):
+    name: str
+    user: str
+
+    def describe(self) -> str:
+        return f"drop database {self.name} and user {self.user}"
+
+
+@dataclass(frozen=True)
+class EnsurePhpPool(Step):
+    name: str
+    user: str
+    php_version: str
+    config: str
+
+    def describe(self) -> str:
+        return f"ensure php{self.php_version}-fpm pool {self.name}"
+
+
+@dataclass(frozen=True)
+class RemovePhpPool(Step):
+    name: str
+    php_version: str
+
+    def describe(self) -> str:
+        return f"remove php{self.php_version}-fpm pool {self.name}"
+
+
+@dataclass(frozen=True)
+class EnsureNginxSite(Step):
+    """A server block; the executor runs `nginx -t` before reloading and rolls back on failure."""
+
+    name: str
+    config: str
+
+    def describe(self) -> str:
+        return f"ensure nginx site {self.name}"
+
+
+@dataclass(frozen=True)
+class RemoveNginxSite(Step):
+    name: str
+
+    def describe(self) -> str:
+        return f"remove nginx site {self.name}"
+
+
+@dataclass(frozen=True)
+class ReloadService(Step):
+    """Reload a service by its role (`nginx`, `php-fpm`); the VPS profile says how."""
+
+    service: str
+    php_version: str | None = None
+
+    def describe(self) -> str:
+        return f"reload {self.service}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered list of steps for one action on one site."""
+
+    action: str
+    steps: tuple[Step, ...]
+
+    def describe(self) -> list[str]:
+        return [step.describe() for step in self.steps]
+
+
+# --- What a plugin is told about a site -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SitePaths:
+    """Where a site lives on its VPS; derived from the VPS profile, never from user input."""
+
+    web_root: str
+    nginx_site_name: str
+    system_user: str
+    php_pool_name: str
+    php_socket: str
+    database_name: str
+    database_user: str
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """A site as a plugin sees it: validated values only."""
+
+    id: str
+    domain: str
+    type: str
+    php_version: str | None
+    options: Mapping[str, Any]
+    paths: SitePaths
+    database_password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """How to tell the site answers: an HTTP GET on the site's domain."""
+
+    path: str = "/"
+    expect_status: int = 200
+    expect_text: str | None = None
+
+
+class SiteType(ABC):
+    """A kind of site (HTML, WordPress, Laravel, ...). Subclass it and return an instance
+    from `chom_register_site_types`."""
+
+    #: machine name, used in the API (`"type": "html"`)
+    name: str
+    #: what the console shows
+    label: str
+    #: whether sites of this type run PHP (and so take a `php_version`)
+    uses_php: bool = False
+    #: JSON Schema (draft 2020-12) of the `options` a site of this type accepts
+    options_schema: Mapping[str, Any] = {"type": "object", "additionalProperties": False}
+    #: whether the site needs a database (the core generates and stores its password)
+    needs_database: bool = False
+
+    @abstractmethod
+    def provision_plan(self, site: SiteContext) -> Plan:
+        """Steps that bring the site to serving state."""
+
+    @abstractmethod
+    def deprovision_plan(self, site: SiteContext) -> Plan:
+        """Steps that remove every trace of the site from its VPS."""
+
+    def suspend_plan(self, site: SiteContext) -> Plan:
+        """Steps that make the VPS answer a suspended page for the site."""
+        return Plan("suspend", ())
+
+    def resume_plan(self, site: SiteContext) -> Plan:
+        """Steps that undo `suspend_plan`."""
+        return self.provision_plan(site)
+
+    def health_probe(self, site: SiteContext) -> HealthProbe:
+        return HealthProbe()
+
+    def plan_for(self, action: str, site: SiteContext) -> Plan:
+        """The plan for one of `PLAN_ACTIONS`."""
+        builders = {
+            "provision": self.provision_plan,
+            "deprovision": self.deprovision_plan,
+            "suspend": self.suspend_plan,
+            "resume": self.resume_plan,
+        }
+        return builders[action](site)
+
+
+# --- Transports and observability backends (built-ins use the same hooks) -------------------
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+class Transport(ABC):
+    """How commands reach a VPS. One instance serves one VPS and may be reused across jobs."""
+
+    #: the name a VPS row refers to in its `transport` column
+    name: str
+
+    @abstractmethod
+    def run(
+        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 300
+    ) -> CommandResult:
+        """Run an argv command on the VPS; quoting happens here, at the boundary, only."""
+
+    def close(self) -> None:  # noqa: B027  (optional for transports without a connection)
+        """Release any connection held."""
+
+
+class ObservabilityBackend(ABC):
+    """Metrics, logs, dashboards or alerts for the fleet."""
+
+    #: component name shown in `/api/v1/observability/health/{component}`
+    name: str
+
+    @abstractmethod
+    def health(self) -> dict[str, Any]:
+        """Return `{"status": "ok"|"down", ...}` without raising."""
+
+
+__all__ = [
+    "PLAN_ACTIONS",
+    "CommandResult",
+    "DropDatabase",
+    "EnsureDatabase",
+    "EnsureDirectory",
+    "EnsureNginxSite",
+    "EnsurePhpPool",
+    "EnsureSystemUser",
+    "HealthProbe",
+    "ObservabilityBackend",
+    "Plan",
+    "PutFile",
+    "ReloadService",
+    "RemoveNginxSite",
+    "RemovePath",
+    "RemovePhpPool",
+    "RemoveSystemUser",
+    "RunCommand",
+    "SiteContext",
+    "SitePaths",
+    "SiteType",
+    "Step",
+    "Transport",
+    "hookimpl",
+]

@@ -1,0 +1,1 @@
+"""Reliability: circuit breakers (pybreaker), retries with backoff and jitter, degradation."""

@@ -1,0 +1,1 @@
+"""Business logic. Services never touch `flask.request`; views and jobs call them."""

@@ -1,0 +1,52 @@
+"""Exceptions with a meaning. The API maps each to problem+json in one place."""
+
+from __future__ import annotations
+
+
+class ChomError(Exception):
+    """Base of every error a caller can act on; `detail` is safe to show to the user."""
+
+    def __init__(self, detail: str = "", **extra) -> None:
+        super().__init__(detail)
+        self.detail = detail or self.__doc__ or ""
+        self.extra = extra
+
+
+class NotFound(ChomError):
+    """The resource does not exist (or belongs to someone else)."""
+
+
+class NotAuthenticated(ChomError):
+    """Authentication is required."""
+
+
+class InvalidCredentials(NotAuthenticated):
+    """The email or password is wrong."""
+
+
+class PermissionDenied(ChomError):
+    """Your role does not allow this action."""
+
+
+class ValidationFailed(ChomError):
+    """The request has invalid fields."""
+
+    def __init__(self, errors: dict[str, list[str]], detail: str = "") -> None:
+        super().__init__(detail or "The request has invalid fields.", errors=errors)
+        self.errors = errors
+
+
+class Conflict(ChomError):
+    """The request conflicts with the current state."""
+
+
+class DomainTaken(Conflict):
+    """That domain is already used by a site on this platform."""
+
+
+class QuotaExceeded(ChomError):
+    """The plan's quota is reached."""
+
+
+class NoCapacity(ChomError):
+    """No VPS in the fleet has room for this site right now."""

@@ -1,0 +1,117 @@
+"""The VPS fleet: adding servers and choosing where a tenant's next site goes."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from chom.extensions import db
+from chom.models import Site, Tenant, VpsAllocation, VpsServer
+from chom.models.base import utcnow
+from chom.models.scoping import unscoped
+from chom.services.errors import Conflict, NoCapacity
+
+
+def _live_sites_per_vps():
+    return (
+        select(Site.vps_id, func.count(Site.id).label("used"))
+        .where(Site.deleted_at.is_(None))
+        .group_by(Site.vps_id)
+        .subquery()
+    )
+
+
+def _candidates(tenant: Tenant, dedicated: bool) -> list[VpsServer]:
+    used = _live_sites_per_vps()
+    free = VpsServer.capacity - func.coalesce(used.c.used, 0)
+    query = (
+        select(VpsServer)
+        .outerjoin(used, used.c.vps_id == VpsServer.id)
+        .where(VpsServer.status == "active", free > 0)
+        .order_by(free.desc(), VpsServer.name)
+    )
+    if not dedicated:
+        return list(db.session.scalars(query.where(VpsServer.kind == "shared")))
+    mine = select(VpsAllocation.vps_id).where(
+        VpsAllocation.tenant_id == tenant.id, VpsAllocation.dedicated.is_(True)
+    )
+    taken = select(VpsAllocation.vps_id).where(VpsAllocation.dedicated.is_(True))
+    own = list(db.session.scalars(query.where(VpsServer.id.in_(mine))))
+    spare = list(
+        db.session.scalars(
+            query.where(VpsServer.kind == "dedicated", VpsServer.id.not_in(taken))
+        )
+    )
+    return own + spare
+
+
+def _still_has_room(vps: VpsServer) -> bool:
+    # Taking the VPS row's write lock serialises concurrent placements on it.
+    db.session.execute(update(VpsServer).where(VpsServer.id == vps.id).values(updated_at=utcnow()))
+    used = db.session.scalar(
+        select(func.count(Site.id)).where(Site.vps_id == vps.id, Site.deleted_at.is_(None))
+    )
+    return used < vps.capacity
+
+
+def allocate_vps_for(tenant: Tenant, *, dedicated: bool, reserve: bool = True) -> VpsServer:
+    """The active VPS with the most free capacity for `tenant`'s next site.
+
+    Shared plans draw from the shared fleet; `dedicated` plans get the tenant's own VPS (or a
+    spare dedicated one, then allocated to it). With `reserve`, the choice is locked in the
+    caller's transaction so concurrent placements cannot overfill a VPS. Raises `NoCapacity`.
+    """
+    with unscoped():
+        for vps in _candidates(tenant, dedicated):
+            if reserve and not _still_has_room(vps):
+                continue
+            if reserve:
+                _ensure_allocation(tenant, vps, dedicated)
+            return vps
+    raise NoCapacity("No VPS in the fleet has room for another site; an operator must add one.")
+
+
+def _ensure_allocation(tenant: Tenant, vps: VpsServer, dedicated: bool) -> None:
+    exists = db.session.scalar(
+        select(VpsAllocation.id).where(
+            VpsAllocation.tenant_id == tenant.id, VpsAllocation.vps_id == vps.id
+        )
+    )
+    if exists is None:
+        db.session.add(VpsAllocation(tenant_id=tenant.id, vps_id=vps.id, dedicated=dedicated))
+
+
+def add_vps(
+    *,
+    name: str,
+    host: str,
+    port: int = 22,
+    ssh_user: str = "root",
+    transport: str = "ssh",
+    capacity: int = 50,
+    dedicated: bool = False,
+    host_key: str | None = None,
+    settings: dict | None = None,
+) -> VpsServer:
+    """Record a VPS in the fleet. Raises `Conflict` when the name is taken."""
+    with unscoped():
+        if db.session.scalar(select(VpsServer.id).where(VpsServer.name == name)):
+            raise Conflict(f"A VPS named {name!r} already exists.")
+        vps = VpsServer(
+            name=name,
+            host=host,
+            port=port,
+            ssh_user=ssh_user,
+            transport=transport,
+            capacity=capacity,
+            kind="dedicated" if dedicated else "shared",
+            host_key=host_key,
+            settings=settings or {},
+        )
+        db.session.add(vps)
+        db.session.commit()
+    return vps
+
+
+def list_vps() -> list[VpsServer]:
+    with unscoped():
+        return list(db.session.scalars(select(VpsServer).order_by(VpsServer.name)))

@@ -1,0 +1,28 @@
+"""Who may do what: roles grant permissions, API token abilities narrow them."""
+
+from __future__ import annotations
+
+VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
+MEMBER = VIEWER | {"sites:write"}
+ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read"}
+OWNER = ADMIN | {"billing:manage", "organization:delete"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "viewer": VIEWER,
+    "member": MEMBER,
+    "admin": ADMIN,
+    "owner": OWNER,
+}
+
+ALL_PERMISSIONS = OWNER
+
+
+def allows(role: str, abilities: list[str] | None, permission: str) -> bool:
+    """Whether a member with `role`, acting through a token with `abilities`, may do it.
+
+    `abilities` is None for a console session (the role alone decides); `["*"]` on a token
+    means everything the role allows.
+    """
+    if permission not in ROLE_PERMISSIONS.get(role, frozenset()):
+        return False
+    return abilities is None or "*" in abilities or permission in abilities

@@ -1,0 +1,125 @@
+"""Running an Operation: build the site type's plan, apply it, record progress and outcome."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+
+from chom.extensions import db
+from chom.integration.executor import PlanFailed, StepOutcome, TransportError, apply_plan
+from chom.integration.transports.pool import transport_for
+from chom.models import Operation
+from chom.models.base import utcnow
+from chom.models.scoping import unscoped
+from chom.plugins import current_site_types
+from chom.services.lookup import get_or_not_found
+from chom.services.site_profile import profile_of, site_context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How an operation kind moves its site, and which hook announces the result."""
+
+    action: str
+    running_status: str
+    done_status: str
+    hook: str | None
+
+
+LIFECYCLES = {
+    "provision": Lifecycle("provision", "provisioning", "active", "chom_site_provisioned"),
+    "deprovision": Lifecycle("deprovision", "deleting", "deleted", "chom_site_deleted"),
+    "suspend": Lifecycle("suspend", "suspended", "suspended", "chom_site_suspended"),
+    "resume": Lifecycle("resume", "provisioning", "active", None),
+}
+
+
+def _append_log(operation: Operation, line: str) -> None:
+    operation.log = (operation.log or "") + line + "\n"
+
+
+def run_operation(operation_id: str) -> None:
+    """Apply the operation's plan to its site's VPS; safe to run again (plans converge).
+
+    A step failing on the VPS marks the operation and site `failed` (a retry converges). A
+    lost connection raises `TransportError` so the queue retries the job.
+    """
+    with unscoped():
+        operation = get_or_not_found(Operation, operation_id, "Operation")
+        if operation.status == "succeeded":
+            return
+        site = operation.site
+        lifecycle = LIFECYCLES[operation.kind]
+        site_type = current_site_types()[site.type]
+        secret_box = current_app.extensions["chom_secrets"]
+        password = secret_box.decrypt(site.db_password_encrypted) \
+            if site.db_password_encrypted else None
+        context = site_context(site, site.vps, password)
+        plan = site_type.plan_for(lifecycle.action, context)
+
+        operation.status = "running"
+        operation.started_at = operation.started_at or utcnow()
+        operation.step_count = len(plan.steps)
+        operation.step_index = 0
+        operation.error = None
+        site.status = lifecycle.running_status
+        _append_log(operation, f"applying {lifecycle.action} plan ({len(plan.steps)} steps) "
+                               f"on {site.vps.name}")
+        db.session.commit()
+
+        def record(outcome: StepOutcome) -> None:
+            step = plan.steps[outcome.index - 1]
+            operation.step_index = outcome.index
+            operation.current_step = step.describe()[:200]
+            _append_log(operation, f"[{outcome.index}/{len(plan.steps)}] {step.describe()}: "
+                                   f"{outcome.result}")
+
+        try:
+            apply_plan(transport_for(site.vps), plan, profile_of(site.vps), on_step=record)
+        except PlanFailed as error:
+            _finish(operation, site, "failed", str(error))
+            return
+        except TransportError as error:
+            _append_log(operation, f"connection to {site.vps.name} lost: {error}; will retry")
+            operation.error = str(error)
+            db.session.commit()
+            raise
+        _finish(operation, site, "succeeded", None, lifecycle)
+    if lifecycle.hook:
+        _announce(lifecycle.hook, context)
+
+
+def _finish(operation, site, status, error, lifecycle: Lifecycle | None = None) -> None:
+    operation.status = status
+    operation.error = error
+    operation.finished_at = utcnow()
+    if status == "failed":
+        site.status = "failed"
+        _append_log(operation, f"failed: {error}")
+    else:
+        site.status = lifecycle.done_status
+        if lifecycle.done_status == "deleted":
+            site.deleted_at = utcnow()
+        _append_log(operation, "done")
+    db.session.commit()
+
+
+def _announce(hook_name: str, context) -> None:
+    hook = getattr(current_app.extensions["chom_plugins"].hook, hook_name)
+    try:
+        hook(site=context)
+    except Exception:  # a plugin's listener must not undo a finished operation
+        log.exception("%s listener failed", hook_name)
+
+
+def mark_failed(operation_id: str, reason: str) -> None:
+    """Mark an operation (and its site) failed after its job exhausted its retries."""
+    with unscoped():
+        operation = get_or_not_found(Operation, operation_id, "Operation")
+        if operation.status in ("succeeded", "failed"):
+            return
+        _finish(operation, operation.site, "failed", reason)

@@ -1,0 +1,45 @@
+"""What a site is on its VPS: paths and names derived from the VPS profile and the site id."""
+
+from __future__ import annotations
+
+from chom.models import Site, VpsServer
+from chom.plugin_api import SiteContext, SitePaths
+
+# Debian layout; a VPS's `settings` override any of these (the test fleet and `local` do).
+DEFAULT_PROFILE = {
+    "web_root_base": "/var/www",
+    "nginx_sites_dir": "/etc/nginx/sites-enabled",
+    "php_socket_dir": "/run/php",
+}
+
+
+def profile_of(vps: VpsServer | None) -> dict:
+    return {**DEFAULT_PROFILE, **((vps.settings or {}) if vps else {})}
+
+
+def site_paths(site: Site, vps: VpsServer | None) -> SitePaths:
+    """Names never come from user input beyond the validated domain."""
+    profile = profile_of(vps)
+    short = site.id.hex[:12]
+    user = f"chom{short}"
+    return SitePaths(
+        web_root=f"{profile['web_root_base']}/{site.domain}",
+        nginx_site_name=f"{site.domain}.conf",
+        system_user=user,
+        php_pool_name=user,
+        php_socket=f"{profile['php_socket_dir']}/{user}.sock",
+        database_name=f"chom_{short}",
+        database_user=f"chom_{short}",
+    )
+
+
+def site_context(site: Site, vps: VpsServer | None, database_password: str | None) -> SiteContext:
+    return SiteContext(
+        id=str(site.id),
+        domain=site.domain,
+        type=site.type,
+        php_version=site.php_version,
+        options=dict(site.options or {}),
+        paths=site_paths(site, vps),
+        database_password=database_password,
+    )

@@ -1,0 +1,248 @@
+"""Sites: list, create (quota, domain, placement, provisioning), show and delete."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import jsonschema
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chom.extensions import db
+from chom.integration.queue import current_queue
+from chom.models import Operation, Site, Tenant
+from chom.models.base import utcnow
+from chom.models.scoping import unscoped
+from chom.plugin_api import Plan
+from chom.plugins import current_site_types
+from chom.services import audit, fleet
+from chom.services.errors import DomainTaken, NotFound, QuotaExceeded, ValidationFailed
+from chom.services.lookup import get_or_not_found
+from chom.services.site_profile import site_context
+from chom.services.tenancy import Actor
+
+PROVISION_JOB = "chom.jobs.provisioning.run_operation"
+PROVISION_FAILED = "chom.jobs.provisioning.operation_failed"
+# Transient failures (a connection lost) are retried where the job is enqueued.
+JOB_RETRIES = 3
+JOB_RETRY_INTERVALS = [5, 30, 120]
+
+
+@dataclass(frozen=True)
+class SitePage:
+    items: list[Site]
+    total: int
+    page: int
+    per_page: int
+
+
+@dataclass(frozen=True)
+class CreatedSite:
+    site: Site
+    operation: Operation
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """A dry run: what would be applied, and where, with nothing touched."""
+
+    domain: str
+    type: str
+    vps_name: str
+    plan: Plan
+
+
+def plan_limits(tenant: Tenant) -> dict:
+    return current_app.config["CHOM_PLANS"][tenant.plan]
+
+
+def list_sites(
+    actor: Actor, *, page: int, per_page: int, status: str | None = None, type: str | None = None
+) -> SitePage:
+    """The current tenant's sites (deleted ones only when asked by status), newest first."""
+    actor.require("sites:read")
+    # Deleted sites show only when asked for by status.
+    query = select(Site).where(Site.status == status if status else Site.deleted_at.is_(None))
+    if type:
+        query = query.where(Site.type == type)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    newest_first = query.order_by(Site.created_at.desc(), Site.id)
+    items = db.session.scalars(newest_first.limit(per_page).offset((page - 1) * per_page)).all()
+    return SitePage(list(items), total or 0, page, per_page)
+
+
+def get_site(actor: Actor, site_id) -> Site:
+    actor.require("sites:read")
+    return get_or_not_found(Site, site_id, "Site")
+
+
+def _validate_type_and_options(
+    site_type_name: str, php_version: str | None, options: dict
+) -> tuple[object, str | None]:
+    site_types = current_site_types()
+    site_type = site_types.get(site_type_name)
+    if site_type is None:
+        raise ValidationFailed(
+            {"type": [f"Unknown site type; one of: {', '.join(sorted(site_types))}."]}
+        )
+    supported = current_app.config["CHOM_PHP_VERSIONS"]
+    if not site_type.uses_php:
+        if php_version:
+            raise ValidationFailed({"php_version": [f"{site_type.label} sites do not run PHP."]})
+    else:
+        php_version = php_version or current_app.config["CHOM_DEFAULT_PHP_VERSION"]
+        if php_version not in supported:
+            raise ValidationFailed({"php_version": [f"One of: {', '.join(supported)}."]})
+    validator = jsonschema.Draft202012Validator(site_type.options_schema)
+    problems = sorted(validator.iter_errors(options), key=lambda e: list(e.path))
+    if problems:
+        errors: dict[str, list[str]] = {}
+        for problem in problems:
+            field = ".".join(["options", *map(str, problem.path)])
+            errors.setdefault(field, []).append(problem.message)
+        raise ValidationFailed(errors)
+    return site_type, php_version
+
+
+def _domain_is_taken(domain: str) -> bool:
+    with unscoped():
+        return (
+            db.session.scalar(
+                select(Site.id).where(Site.domain == domain, Site.deleted_at.is_(None))
+            )
+            is not None
+        )
+
+
+def _reserve_site_slot(tenant: Tenant) -> None:
+    """Lock the tenant row, then count: concurrent creates for one tenant run one at a time."""
+    db.session.execute(update(Tenant).where(Tenant.id == tenant.id).values(updated_at=utcnow()))
+    limit = plan_limits(tenant)["max_sites"]
+    if limit is None:
+        return
+    used = db.session.scalar(select(func.count(Site.id)).where(Site.deleted_at.is_(None)))
+    if used >= limit:
+        raise QuotaExceeded(
+            f"The {tenant.plan} plan allows {limit} sites and all are in use.",
+            limit=limit,
+            used=used,
+        )
+
+
+def create_site(
+    actor: Actor,
+    *,
+    domain: str,
+    type: str,
+    php_version: str | None = None,
+    options: dict | None = None,
+    dry_run: bool = False,
+) -> CreatedSite | PlanPreview:
+    """Create a site in the actor's tenant and enqueue its provisioning.
+
+    `domain` must already be normalised (`chom.services.domains.normalize_domain`). Raises
+    `ValidationFailed` (type, PHP version, options), `DomainTaken`, `QuotaExceeded`,
+    `NoCapacity`. With `dry_run`, returns a `PlanPreview` and writes nothing.
+    """
+    actor.require("sites:write")
+    tenant = actor.require_tenant()
+    options = options or {}
+    site_type, php_version = _validate_type_and_options(type, php_version, options)
+    limits = plan_limits(tenant)
+    if _domain_is_taken(domain):
+        raise DomainTaken(f"{domain} is already hosted on this platform.")
+    if dry_run:
+        vps = fleet.allocate_vps_for(tenant, dedicated=limits["dedicated_vps"], reserve=False)
+        draft = Site(id=uuid.uuid4(), domain=domain, type=type, php_version=php_version,
+                     options=options)
+        password = "(generated at provisioning)" if site_type.needs_database else None
+        plan = site_type.provision_plan(site_context(draft, vps, password))
+        db.session.rollback()
+        return PlanPreview(domain=domain, type=type, vps_name=vps.name, plan=plan)
+
+    _reserve_site_slot(tenant)
+    vps = fleet.allocate_vps_for(tenant, dedicated=limits["dedicated_vps"])
+    secret_box = current_app.extensions["chom_secrets"]
+    site = Site(
+        tenant_id=tenant.id,
+        domain=domain,
+        type=type,
+        php_version=php_version,
+        options=options,
+        vps_id=vps.id,
+        status="pending",
+        db_password_encrypted=(
+            secret_box.encrypt(secrets.token_urlsafe(24)) if site_type.needs_database else None
+        ),
+    )
+    db.session.add(site)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise DomainTaken(f"{domain} is already hosted on this platform.") from None
+    operation = _new_operation(actor, site, "provision")
+    audit.record(actor, "site.created", site, domain=domain, type=type)
+    db.session.commit()
+    _enqueue(operation)
+    return CreatedSite(site, operation)
+
+
+def delete_site(actor: Actor, site_id) -> Operation:
+    """Mark the site `deleting` and enqueue its deprovisioning; returns the Operation.
+
+    Asking again while a deletion is in flight returns the same Operation.
+    """
+    actor.require("sites:write")
+    site = get_or_not_found(Site, site_id, "Site")
+    if site.deleted_at is not None:
+        raise NotFound("Site not found.")
+    in_flight = db.session.scalar(
+        select(Operation).where(
+            Operation.site_id == site.id,
+            Operation.kind == "deprovision",
+            Operation.status.in_(("queued", "running")),
+        )
+    )
+    if in_flight is not None:
+        return in_flight
+    site.status = "deleting"
+    operation = _new_operation(actor, site, "deprovision")
+    audit.record(actor, "site.deleted", site, domain=site.domain)
+    db.session.commit()
+    _enqueue(operation)
+    return operation
+
+
+def get_operation(actor: Actor, operation_id) -> Operation:
+    actor.require("operations:read")
+    return get_or_not_found(Operation, operation_id, "Operation")
+
+
+def _new_operation(actor: Actor, site: Site, kind: str) -> Operation:
+    operation = Operation(
+        id=uuid.uuid4(),
+        tenant_id=site.tenant_id,
+        site_id=site.id,
+        kind=kind,
+        status="queued",
+        correlation_id=actor.request.correlation_id,
+    )
+    operation.job_id = f"op-{operation.id}"
+    db.session.add(operation)
+    return operation
+
+
+def _enqueue(operation: Operation) -> None:
+    current_queue().enqueue(
+        PROVISION_JOB,
+        str(operation.id),
+        job_id=operation.job_id,
+        retries=JOB_RETRIES,
+        retry_intervals=JOB_RETRY_INTERVALS,
+        meta={"correlation_id": operation.correlation_id, "site_id": str(operation.site_id)},
+        on_failure=PROVISION_FAILED,
+    )

@@ -1,0 +1,34 @@
+"""Roles in one policy layer: viewer reads, member manages sites, admin manages tenants."""
+
+import pytest
+
+from tests.members import add_member
+
+EXPECTED = {
+    # role: (list sites, create site, create tenant)
+    "viewer": (200, 403, 403),
+    "member": (200, 202, 403),
+    "admin": (200, 202, 201),
+    "owner": (200, 202, 201),
+}
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_role_matrix(clean_app, client, register, local_vps, role):
+    owner = register("Acme")
+    headers = owner.headers if role == "owner" else add_member(clean_app, owner, role)["headers"]
+    listed = client.get("/api/v1/sites", headers=headers).status_code
+    created = client.post("/api/v1/sites", headers=headers,
+                          json={"domain": f"{role}.example.com", "type": "html"}).status_code
+    tenant = client.post("/api/v1/tenants", headers=headers, json={"name": "New"}).status_code
+    assert (listed, created, tenant) == EXPECTED[role]
+
+
+def test_viewer_cannot_delete_a_site(clean_app, client, register, local_vps):
+    owner = register("Acme")
+    site = owner.create_site("keep.example.com").json["data"]
+    viewer = add_member(clean_app, owner, "viewer")
+    response = client.delete(f"/api/v1/sites/{site['id']}", headers=viewer["headers"])
+    assert response.status_code == 403
+    assert response.json["type"].endswith("/forbidden")
+    assert owner.get(f"/api/v1/sites/{site['id']}").json["data"]["status"] != "deleting"

@@ -1,0 +1,156 @@
+"""The sites API: validation, conflicts, quota, placement, dry run, lifecycle."""
+
+import pytest
+from sqlalchemy import select
+
+from chom.extensions import db
+from chom.models import Site
+
+
+@pytest.mark.parametrize("domain, stored", [
+    ("Example.COM", "example.com"),
+    ("shop.example.co.uk", "shop.example.co.uk"),
+    ("münchen.de", "xn--mnchen-3ya.de"),
+    ("xn--mnchen-3ya.de", "xn--mnchen-3ya.de"),
+    ("a-b.example.com.", "a-b.example.com"),
+])
+def test_create_normalises_domain_and_answers_202_with_operation(register, local_vps,
+                                                                 domain, stored):
+    account = register("Acme")
+    response = account.create_site(domain)
+    assert response.status_code == 202, response.json
+    site = response.json["data"]
+    assert site["domain"] == stored
+    assert site["status"] in ("pending", "provisioning", "active")
+    assert site["vps"]["name"] == "local-test"
+    assert set(site) == {"id", "domain", "type", "status", "php_version", "vps", "ssl",
+                         "created_at", "updated_at"}
+    operation = account.wait_for_operation(response.json["meta"]["operation_id"])
+    assert operation["status"] == "succeeded", operation
+    assert account.get(f"/api/v1/sites/{site['id']}").json["data"]["status"] == "active"
+
+
+@pytest.mark.parametrize("domain", [
+    "localhost", "*.example.com", "http://example.com", "example.com/path", "example.com:8080",
+    "192.168.1.10", "-bad.example.com", "bad-.example.com", "exa_mple.com", "example.123",
+    "a" * 64 + ".com", ("a" * 60 + ".") * 5 + "com", "", "   ", "user@example.com",
+    "exam ple.com", "example..com",
+])
+def test_invalid_domains_are_422_and_create_nothing(clean_app, register, local_vps, domain):
+    account = register("Acme")
+    response = account.create_site(domain)
+    assert response.status_code == 422
+    assert "domain" in response.json["errors"]
+    with clean_app.app_context():
+        assert db.session.scalar(select(Site.id)) is None
+
+
+def test_type_php_and_options_are_validated(register, local_vps):
+    account = register("Acme")
+    unknown = account.create_site("a.example.com", type="joomla")
+    assert unknown.status_code == 422 and "type" in unknown.json["errors"]
+    html_php = account.create_site("b.example.com", type="html", php_version="8.2")
+    assert html_php.status_code == 422 and "php_version" in html_php.json["errors"]
+    bad_php = account.create_site("c.example.com", type="wordpress", php_version="5.6")
+    assert bad_php.status_code == 422 and "php_version" in bad_php.json["errors"]
+    bad_option = account.create_site("d.example.com", type="html", options={"nope": 1})
+    assert bad_option.status_code == 422
+    assert any(key.startswith("options") for key in bad_option.json["errors"])
+    extra = account.post("/api/v1/sites", json={"domain": "e.example.com", "type": "html",
+                                                "tenant_id": "x"})
+    assert extra.status_code == 422 and "tenant_id" in extra.json["errors"]
+
+
+def test_php_site_gets_the_default_php_version(register, local_vps):
+    account = register("Acme")
+    response = account.create_site("wp.example.com", type="wordpress", dry_run=True)
+    assert response.status_code == 200
+    assert any(step["step"] == "EnsurePhpPool" for step in response.json["steps"])
+
+
+def test_domain_taken_anywhere_on_the_platform_is_409(register, local_vps):
+    alice, bob = register("Alice Co"), register("Bob Co")
+    assert alice.create_site("taken.example.com").status_code == 202
+    again = bob.create_site("TAKEN.example.com")
+    assert again.status_code == 409
+    assert again.json["type"].endswith("/domain-taken")
+    assert alice.create_site("taken.example.com").status_code == 409
+
+
+def test_quota_of_the_starter_plan_is_402(register, local_vps):
+    account = register("Acme")
+    for n in range(5):
+        assert account.create_site(f"s{n}.example.com").status_code == 202
+    over = account.create_site("s5.example.com")
+    assert over.status_code == 402
+    assert over.json["limit"] == 5
+    assert account.get("/api/v1/sites").json["meta"]["total"] == 5
+
+
+def test_no_vps_with_room_is_a_clear_503(register):
+    account = register("Acme")
+    response = account.create_site("nowhere.example.com")
+    assert response.status_code == 503
+    assert "VPS" in response.json["detail"]
+
+
+def test_dry_run_returns_the_plan_and_touches_nothing(clean_app, register, local_vps):
+    account = register("Acme")
+    response = account.create_site("dry.example.com", dry_run=True)
+    assert response.status_code == 200
+    body = response.json
+    assert body["dry_run"] is True and body["vps"] == "local-test"
+    assert [s["index"] for s in body["steps"]] == list(range(1, len(body["steps"]) + 1))
+    assert any("nginx" in s["description"] for s in body["steps"])
+    with clean_app.app_context():
+        assert db.session.scalar(select(Site.id)) is None
+    assert not (local_vps["root"] / "var/www/dry.example.com").exists()
+
+
+def test_list_paginates_and_filters(register, local_vps, clean_app):
+    account = register("Acme")
+    with clean_app.app_context():
+        clean_app.config["CHOM_PLANS"]["starter"]["max_sites"] = 50
+    try:
+        for n in range(7):
+            assert account.create_site(f"p{n}.example.com").status_code == 202
+        assert account.create_site("wp.example.com", type="wordpress",
+                                   dry_run=True).status_code == 200
+        page = account.get("/api/v1/sites?per_page=3&page=2").json
+        assert page["meta"] == {"page": 2, "per_page": 3, "total": 7}
+        assert len(page["data"]) == 3
+        everything = account.get("/api/v1/sites?per_page=100").json["data"]
+        assert len({s["id"] for s in everything}) == 7
+        assert account.get("/api/v1/sites?type=wordpress").json["meta"]["total"] == 0
+        assert account.get("/api/v1/sites?type=html").json["meta"]["total"] == 7
+        assert account.get("/api/v1/sites?status=bogus").status_code == 422
+        assert account.get("/api/v1/sites?per_page=1000").status_code == 422
+    finally:
+        clean_app.config["CHOM_PLANS"]["starter"]["max_sites"] = 5
+
+
+def test_delete_runs_an_operation_and_frees_the_domain(register, local_vps):
+    account = register("Acme")
+    created = account.create_site("gone.example.com")
+    site_id = created.json["data"]["id"]
+    account.wait_for_operation(created.json["meta"]["operation_id"])
+    web_root = local_vps["root"] / "var/www/gone.example.com"
+    assert (web_root / "index.html").exists()
+
+    deleted = account.delete(f"/api/v1/sites/{site_id}")
+    assert deleted.status_code == 202
+    assert deleted.json["data"]["kind"] == "deprovision"
+    operation = account.wait_for_operation(deleted.json["data"]["id"])
+    assert operation["status"] == "succeeded", operation
+    assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "deleted"
+    assert not web_root.exists()
+    assert account.get("/api/v1/sites").json["meta"]["total"] == 0
+    assert account.delete(f"/api/v1/sites/{site_id}").status_code == 404
+    assert account.create_site("gone.example.com").status_code == 202
+
+
+def test_unknown_or_malformed_ids_are_404(register):
+    account = register("Acme")
+    assert account.get("/api/v1/sites/not-a-uuid").status_code == 404
+    assert account.get("/api/v1/sites/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert account.get("/api/v1/operations/nope").status_code == 404

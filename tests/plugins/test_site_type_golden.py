@@ -1,0 +1,49 @@
+"""Golden files for every site type's plans, as pyinfra tests its operations.
+
+Each file under `golden/<type>/` holds one plan: its action, the lines `describe()` shows, and
+every step's fields. After an intended change, rewrite them with `CHOM_UPDATE_GOLDEN=1` and
+review the diff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+from plugin_cases import ACTIONS, CASES, make_site
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("CHOM_UPDATE_GOLDEN") == "1"
+
+
+def render(plan) -> dict:
+    return {
+        "action": plan.action,
+        "describe": plan.describe(),
+        "steps": [{"step": type(step).__name__, **dataclasses.asdict(step)} for step in plan.steps],
+    }
+
+
+def golden_cases() -> list:
+    cases = []
+    for type_name, case, options in CASES:
+        for action in ACTIONS if case == "default" else ("provision",):
+            name = action if case == "default" else f"{action}-{case}"
+            cases.append(pytest.param(type_name, action, options, name, id=f"{type_name}/{name}"))
+    return cases
+
+
+@pytest.mark.parametrize(("type_name", "action", "options", "name"), golden_cases())
+def test_plan_matches_golden_file(site_types, type_name, action, options, name):
+    plan = site_types[type_name].plan_for(action, make_site(type_name, options))
+    assert plan.action == action
+    rendered = json.dumps(render(plan), indent=2) + "\n"
+    path = GOLDEN / type_name / f"{name}.json"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered)
+    assert path.exists(), f"{path} is missing: run with CHOM_UPDATE_GOLDEN=1 to write it"
+    assert json.loads(rendered) == json.loads(path.read_text())

@@ -1,0 +1,112 @@
+"""The plan compiled into one bash program, applied for real on this machine (local)."""
+
+import subprocess
+
+import pytest
+
+from chom.integration.executor import PlanFailed, apply_plan
+from chom.integration.plan_script import Profile, UnsafeStep, compile_plan
+from chom.integration.transports.local import LocalTransport
+from chom.plugin_api import (
+    EnsureDatabase,
+    EnsureDirectory,
+    EnsureNginxSite,
+    Plan,
+    PutFile,
+    ReloadService,
+    RemovePath,
+    RunCommand,
+)
+from chom.services.operators import local_vps_settings
+
+
+@pytest.fixture
+def vps(tmp_path):
+    settings = local_vps_settings(str(tmp_path))
+    return tmp_path, settings, LocalTransport(vps=type("V", (), {"settings": settings}),
+                                              config={"CHOM_LOCAL_VPS_ROOT": str(tmp_path)})
+
+
+def _plan(root, marker="hello"):
+    site = root / "var/www/site.example.com"
+    return Plan("provision", (
+        EnsureDirectory(str(site)),
+        PutFile(str(site / "index.html"), f"<h1>{marker}</h1>\n"),
+        RunCommand(("touch", str(site / "created-once")), creates=str(site / "created-once")),
+        EnsureNginxSite("site.example.com.conf", "server { listen 80; }\n"),
+        ReloadService("nginx"),
+    ))
+
+
+def test_first_apply_changes_second_apply_converges(vps):
+    root, settings, transport = vps
+    first = apply_plan(transport, _plan(root), settings)
+    assert [o.result for o in first] == ["changed"] * 5
+    second = apply_plan(transport, _plan(root), settings)
+    # Only the reload always runs; every other step finds its work done.
+    assert [o.result for o in second] == ["unchanged"] * 4 + ["changed"]
+    assert (root / "var/www/site.example.com/index.html").read_text() == "<h1>hello</h1>\n"
+    third = apply_plan(transport, _plan(root, marker="changed"), settings)
+    assert third[1].result == "changed"
+
+
+def test_hostile_values_stay_data(vps):
+    root, settings, transport = vps
+    hostile = str(root / "x; touch PWNED; $(touch PWNED2) `touch PWNED3`")
+    plan = Plan("provision", (PutFile(hostile, "'; rm -rf / #\n$(id)\n"),))
+    apply_plan(transport, plan, settings)
+    assert (root / "x; touch PWNED; $(touch PWNED2) `touch PWNED3`").read_text() \
+        == "'; rm -rf / #\n$(id)\n"
+    assert not list(root.glob("PWNED*")) and not list(root.parent.glob("PWNED*"))
+
+
+def test_failed_nginx_test_restores_the_previous_block(vps):
+    root, settings, transport = vps
+    apply_plan(transport, _plan(root), settings)
+    conf = root / "etc/nginx/sites-enabled/site.example.com.conf"
+    before = conf.read_text()
+    broken = {**settings, "commands": {**settings["commands"], "nginx_test": ["false"]}}
+    plan = Plan("provision", (EnsureNginxSite("site.example.com.conf", "garbage {\n"),))
+    with pytest.raises(PlanFailed) as failure:
+        apply_plan(transport, plan, broken)
+    assert failure.value.step_index == 1
+    assert "nginx" in str(failure.value)
+    assert conf.read_text() == before
+
+
+def test_a_failing_step_stops_the_plan_and_names_itself(vps):
+    root, settings, transport = vps
+    plan = Plan("provision", (
+        EnsureDirectory(str(root / "a")),
+        RunCommand(("false",)),
+        EnsureDirectory(str(root / "never")),
+    ))
+    with pytest.raises(PlanFailed) as failure:
+        apply_plan(transport, plan, settings)
+    assert failure.value.step_index == 2
+    assert not (root / "never").exists()
+
+
+def test_removal_is_idempotent(vps):
+    root, settings, transport = vps
+    target = root / "gone"
+    target.mkdir()
+    plan = Plan("deprovision", (RemovePath(str(target)),))
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["changed"]
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["unchanged"]
+
+
+@pytest.mark.parametrize("step", [
+    EnsureDatabase("db`; DROP", "user", "pw"),
+    EnsureDatabase("db", "user'@'%", "pw"),
+    PutFile("/x", "y", mode="0644; rm -rf /"),
+    ReloadService("sshd"),
+])
+def test_unsafe_values_are_refused_before_anything_runs(step):
+    with pytest.raises(UnsafeStep):
+        compile_plan(Plan("provision", (step,)), Profile(local_vps_settings("/tmp/x")))
+
+
+def test_compiled_program_is_valid_bash(tmp_path):
+    script = compile_plan(_plan(tmp_path), Profile(local_vps_settings(str(tmp_path))))
+    assert subprocess.run(["bash", "-n"], input=script.encode(), check=False).returncode == 0
