@@ -26,7 +26,7 @@ services:
 	./scripts/ensure-services.sh
 
 lint: install
-	$(BIN)/ruff check chom plugins tests bench
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
 test: install services lint
