@@ -12,6 +12,7 @@ filtered, and code enters it explicitly with `unscoped()`.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,7 +67,8 @@ def unscoped():
     return scoped(None)
 
 
-def _scope_criteria(scope: Scope) -> list:
+@functools.lru_cache(maxsize=4096)
+def _scope_criteria(scope: Scope) -> tuple:
     # Imported here: the models import this module's mixins' home, not the other way round.
     from chom.models.organizations import Organization, Tenant
 
@@ -74,7 +76,7 @@ def _scope_criteria(scope: Scope) -> list:
     organization_id = scope.organization_id
     user_id = scope.user_id
     reachable = tuple(scope.reachable_tenant_ids)
-    return [
+    return (
         with_loader_criteria(
             TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
         ),
@@ -88,7 +90,7 @@ def _scope_criteria(scope: Scope) -> list:
         with_loader_criteria(
             Organization, lambda cls: cls.id == organization_id, include_aliases=True
         ),
-    ]
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")

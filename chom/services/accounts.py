@@ -13,6 +13,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from chom.extensions import db
 from chom.models import ApiToken, Membership, Organization, Subscription, Tenant, User
@@ -173,7 +174,9 @@ def user_for_token(plain: str) -> tuple[User, ApiToken] | None:
         return None
     with unscoped():
         token = db.session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == _token_digest(plain))
+            select(ApiToken)
+            .options(joinedload(ApiToken.user))
+            .where(ApiToken.token_hash == _token_digest(plain))
         )
         if token is None or token.revoked_at is not None:
             return None

@@ -10,10 +10,11 @@ import jsonschema
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from chom.extensions import db
 from chom.integration.queue import current_queue
-from chom.models import Operation, Site, Tenant
+from chom.models import Operation, Site, Tenant, VpsServer
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import Plan
@@ -68,9 +69,16 @@ def list_sites(
     query = select(Site).where(Site.status == status if status else Site.deleted_at.is_(None))
     if type:
         query = query.where(Site.type == type)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    newest_first = query.order_by(Site.created_at.desc(), Site.id)
-    items = db.session.scalars(newest_first.limit(per_page).offset((page - 1) * per_page)).all()
+    newest_first = query.order_by(Site.created_at.desc(), Site.id).options(
+        # The list shows each site's VPS: load it in the same query, not once per site.
+        joinedload(Site.vps).load_only(VpsServer.id, VpsServer.name)
+    )
+    offset = (page - 1) * per_page
+    items = db.session.scalars(newest_first.limit(per_page).offset(offset)).all()
+    if items and len(items) < per_page:
+        total = offset + len(items)  # the last page's rows give the total: no count needed
+    else:
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     return SitePage(list(items), total or 0, page, per_page)
 
 

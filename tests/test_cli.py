@@ -1,0 +1,197 @@
+"""`flask chom ...`: the fleet, the idempotent demo set-up, and platform operators."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from chom.extensions import db
+from chom.models import User, VpsServer
+from chom.services.operators import DEMO_EMAIL
+from tests.conftest import PASSWORD
+
+DEMO_LINE = re.compile(r"Demo login: (?P<email>\S+) / (?P<password>\S+)")
+
+
+@pytest.fixture
+def cli(clean_app):
+    runner = clean_app.test_cli_runner()
+
+    def invoke(*args, **kwargs):
+        return runner.invoke(args=["chom", *args], **kwargs)
+
+    return invoke
+
+
+def _fleet(app) -> dict[str, VpsServer]:
+    with app.app_context():
+        return {vps.name: vps for vps in db.session.scalars(select(VpsServer))}
+
+
+# --- vps --------------------------------------------------------------------------------------
+
+
+def test_vps_add_with_every_option_then_list(cli, clean_app):
+    added = cli("vps", "add", "vps1.example.net", "--port", "2222", "--user", "deploy",
+                "--capacity", "7", "--dedicated")
+    assert added.exit_code == 0, added.output
+    assert "vps1.example.net" in added.output
+
+    vps = _fleet(clean_app)["vps1.example.net"]
+    assert (vps.host, vps.port, vps.ssh_user, vps.capacity, vps.kind) == (
+        "vps1.example.net", 2222, "deploy", 7, "dedicated")
+
+    listed = cli("vps", "list")
+    assert listed.exit_code == 0, listed.output
+    [line] = [line for line in listed.output.splitlines() if "vps1.example.net" in line]
+    assert "deploy@vps1.example.net:2222" in line
+    assert "dedicated" in line
+    assert "capacity 7" in line
+
+
+def test_vps_add_defaults_to_a_shared_ssh_server(cli, clean_app):
+    assert cli("vps", "add", "vps2.example.net").exit_code == 0
+    vps = _fleet(clean_app)["vps2.example.net"]
+    assert (vps.port, vps.ssh_user, vps.kind, vps.transport) == (22, "root", "shared", "ssh")
+
+
+def test_vps_add_same_name_twice_fails_clearly(cli, clean_app):
+    assert cli("vps", "add", "vps3.example.net").exit_code == 0
+    again = cli("vps", "add", "vps3.example.net", "--capacity", "9")
+    assert again.exit_code != 0
+    assert "already exists" in again.output
+    assert "Traceback" not in again.output
+    assert _fleet(clean_app)["vps3.example.net"].capacity == 50  # the first one, untouched
+
+
+def test_vps_add_with_invalid_settings_json_fails_cleanly(cli, clean_app):
+    result = cli("vps", "add", "vps4.example.net", "--settings", "{not json")
+    assert result.exit_code == 2
+    assert "--settings" in result.output
+    assert "JSON" in result.output
+    assert "Traceback" not in result.output
+    assert _fleet(clean_app) == {}
+
+
+def test_vps_add_stores_settings_json(cli, clean_app):
+    result = cli("vps", "add", "vps5.example.net", "--settings", '{"web_root_base": "/srv/www"}')
+    assert result.exit_code == 0, result.output
+    assert _fleet(clean_app)["vps5.example.net"].settings == {"web_root_base": "/srv/www"}
+
+
+def test_vps_list_of_an_empty_fleet(cli):
+    result = cli("vps", "list")
+    assert result.exit_code == 0
+    assert result.output.strip() == ""
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def _demo(cli) -> tuple[str, str, str]:
+    result = cli("demo")
+    assert result.exit_code == 0, result.output
+    match = DEMO_LINE.search(result.output)
+    assert match, result.output
+    return match["email"], match["password"], result.output
+
+
+def test_demo_is_idempotent(cli, clean_app):
+    email, password, first = _demo(cli)
+    email_again, password_again, second = _demo(cli)
+    assert email == email_again == DEMO_EMAIL
+    assert password == password_again
+    assert "API token:" in first
+    assert "API token:" not in second  # nothing new was created
+
+    fleet = _fleet(clean_app)
+    assert list(fleet) == ["local"]
+    assert fleet["local"].transport == "local"
+    with clean_app.app_context():
+        demo_users = db.session.scalar(
+            select(func.count(User.id)).where(User.email == DEMO_EMAIL))
+    assert demo_users == 1
+
+
+def test_demo_leaves_an_existing_fleet_alone(cli, clean_app):
+    assert cli("vps", "add", "vps6.example.net").exit_code == 0
+    _demo(cli)
+    assert list(_fleet(clean_app)) == ["vps6.example.net"]
+
+
+def test_demo_login_works_on_the_api(cli, client):
+    email, password, _ = _demo(cli)
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    token = response.get_json()["data"]["token"]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    data = me.get_json()["data"]
+    assert data["user"]["email"] == DEMO_EMAIL
+    assert data["user"]["role"] == "owner"
+    assert data["organization"]["name"] == "Demo Agency"
+
+
+def test_demo_login_answer_names_the_owner_role(cli, client):
+    """POST /auth/login answers with the user's role and organization, as /auth/me does.
+
+    (A regression guard: the membership must be read outside the request's deny-all scope.)
+    """
+    email, password, _ = _demo(cli)
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200
+    data = response.get_json()["data"]
+    assert data["user"]["role"] == "owner"
+    assert data["organization"]["name"] == "Demo Agency"
+
+
+# --- operators --------------------------------------------------------------------------------
+
+
+def _operator_create(cli, email: str, password: str = PASSWORD):
+    return cli("operator", "create", email, "--name", "Olga",
+               input=f"{password}\n{password}\n")
+
+
+def test_operator_create_makes_a_new_operator(cli, clean_app, client):
+    result = _operator_create(cli, "olga@ops.test")
+    assert result.exit_code == 0, result.output
+    assert "olga@ops.test" in result.output
+    with clean_app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "olga@ops.test"))
+        assert user.is_operator is True
+        assert user.name == "Olga"
+    # The password given at the prompt is the one that logs in.
+    login = client.post("/login", data={"email": "olga@ops.test", "password": PASSWORD})
+    assert login.status_code == 302
+
+
+def test_operator_create_promotes_an_existing_user(cli, register, client):
+    account = register("Hosting Co")
+    assert account.get("/api/v1/auth/me").get_json()["data"]["user"]["is_operator"] is False
+    result = _operator_create(cli, account.email.upper())
+    assert result.exit_code == 0, result.output
+    login = client.post("/api/v1/auth/login",
+                        json={"email": account.email, "password": account.password})
+    assert login.status_code == 200
+    token = login.get_json()["data"]["token"]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.get_json()["data"]["user"]["is_operator"] is True
+
+
+def test_operator_create_refuses_a_weak_password(cli, clean_app):
+    result = _operator_create(cli, "weak@ops.test", password="short")
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    with clean_app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "weak@ops.test")) is None
+
+
+def test_operator_create_needs_matching_confirmation(cli, clean_app):
+    result = cli("operator", "create", "typo@ops.test",
+                 input=f"{PASSWORD}\n{PASSWORD}x\n")
+    assert result.exit_code != 0
+    with clean_app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "typo@ops.test")) is None
