@@ -58,18 +58,26 @@ def vps_group():
 @click.option("--user", "ssh_user", default="root", show_default=True)
 @click.option("--capacity", default=50, show_default=True, help="sites it may hold")
 @click.option("--dedicated", is_flag=True, help="reserve for one Enterprise tenant")
-@click.option("--transport", default="ssh", show_default=True)
+@click.option("--transport", default="ssh", show_default=True, type=click.Choice(["ssh", "local"]))
+@click.option("--host-key", help='pin this key ("ssh-ed25519 AAAA..."); default: fetch it now')
 @click.option("--settings", "settings_json", default="{}", help="VPS profile as JSON")
-def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, settings_json):
-    """Add a VPS to the fleet."""
+def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, host_key,
+            settings_json):
+    """Add a VPS to the fleet (ssh: pins its host key and checks its stack)."""
     try:
         settings = json.loads(settings_json)
     except json.JSONDecodeError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="--settings") from error
+    if not isinstance(settings, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--settings")
+    options = dict(name=name or host, host=host, port=port, ssh_user=ssh_user,
+                   capacity=capacity, dedicated=dedicated, settings=settings)
     try:
-        vps = fleet.add_vps(name=name or host, host=host, port=port, ssh_user=ssh_user,
-                            transport=transport, capacity=capacity, dedicated=dedicated,
-                            settings=settings)
+        if transport == "ssh":
+            vps = fleet.register_vps(host_key=host_key, **options)
+            click.echo(f"Pinned host key: {vps.host_key}")
+        else:
+            vps = fleet.add_vps(transport=transport, **options)
     except ChomError as error:
         _fail(error)
     click.echo(f"Added {vps.name} ({vps.kind}, capacity {vps.capacity}).")

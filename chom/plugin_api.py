@@ -263,8 +263,20 @@ class CommandResult:
     stderr: str
 
 
+class TransportUnavailable(RuntimeError):
+    """The VPS could not be reached, or the connection dropped: a retry may succeed."""
+
+
+class HostKeyMismatch(RuntimeError):
+    """The VPS presented a host key other than the pinned one: never connect, never retry."""
+
+
 class Transport(ABC):
-    """How commands reach a VPS. One instance serves one VPS and may be reused across jobs."""
+    """How commands reach a VPS. One instance serves one VPS and may be reused across jobs.
+
+    `run` raises `TransportUnavailable` when the VPS cannot be reached (the job is retried) and
+    `HostKeyMismatch` when its identity changed (the operation fails at once).
+    """
 
     #: the name a VPS row refers to in its `transport` column
     name: str
@@ -300,6 +312,7 @@ __all__ = [
     "EnsurePhpPool",
     "EnsureSystemUser",
     "HealthProbe",
+    "HostKeyMismatch",
     "ObservabilityBackend",
     "Plan",
     "PutFile",
@@ -314,5 +327,6 @@ __all__ = [
     "SiteType",
     "Step",
     "Transport",
+    "TransportUnavailable",
     "hookimpl",
 ]

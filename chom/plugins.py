@@ -10,7 +10,10 @@ from chom import hookspecs
 from chom.plugin_api import SiteType
 
 # Built-ins register through the same hooks a third party uses (like pytest's default_plugins).
-DEFAULT_PLUGINS = ("chom.integration.transports.local",)
+DEFAULT_PLUGINS = (
+    "chom.integration.transports.local",
+    "chom.integration.transports.ssh",
+)
 
 
 class PluginError(RuntimeError):

@@ -34,14 +34,31 @@ def _fleet(app) -> dict[str, VpsServer]:
 
 
 def test_vps_add_with_every_option_then_list(cli, clean_app):
-    added = cli("vps", "add", "vps1.example.net", "--port", "2222", "--user", "deploy",
-                "--capacity", "7", "--dedicated")
+    added = cli(
+        "vps",
+        "add",
+        "vps1.example.net",
+        "--transport",
+        "local",
+        "--port",
+        "2222",
+        "--user",
+        "deploy",
+        "--capacity",
+        "7",
+        "--dedicated",
+    )
     assert added.exit_code == 0, added.output
     assert "vps1.example.net" in added.output
 
     vps = _fleet(clean_app)["vps1.example.net"]
     assert (vps.host, vps.port, vps.ssh_user, vps.capacity, vps.kind) == (
-        "vps1.example.net", 2222, "deploy", 7, "dedicated")
+        "vps1.example.net",
+        2222,
+        "deploy",
+        7,
+        "dedicated",
+    )
 
     listed = cli("vps", "list")
     assert listed.exit_code == 0, listed.output
@@ -51,15 +68,23 @@ def test_vps_add_with_every_option_then_list(cli, clean_app):
     assert "capacity 7" in line
 
 
-def test_vps_add_defaults_to_a_shared_ssh_server(cli, clean_app):
-    assert cli("vps", "add", "vps2.example.net").exit_code == 0
+def test_vps_add_defaults_to_a_shared_server(cli, clean_app):
+    assert cli("vps", "add", "vps2.example.net", "--transport", "local").exit_code == 0
     vps = _fleet(clean_app)["vps2.example.net"]
-    assert (vps.port, vps.ssh_user, vps.kind, vps.transport) == (22, "root", "shared", "ssh")
+    assert (vps.port, vps.ssh_user, vps.kind, vps.transport) == (22, "root", "shared", "local")
+
+
+def test_vps_add_over_ssh_to_nothing_fails_clearly_and_saves_nothing(cli, clean_app):
+    result = cli("vps", "add", "127.0.0.1", "--port", "1", "--name", "nowhere")
+    assert result.exit_code != 0
+    assert "Could not reach 127.0.0.1:1 over SSH" in result.output
+    assert "Traceback" not in result.output
+    assert _fleet(clean_app) == {}
 
 
 def test_vps_add_same_name_twice_fails_clearly(cli, clean_app):
-    assert cli("vps", "add", "vps3.example.net").exit_code == 0
-    again = cli("vps", "add", "vps3.example.net", "--capacity", "9")
+    assert cli("vps", "add", "vps3.example.net", "--transport", "local").exit_code == 0
+    again = cli("vps", "add", "vps3.example.net", "--transport", "local", "--capacity", "9")
     assert again.exit_code != 0
     assert "already exists" in again.output
     assert "Traceback" not in again.output
@@ -67,7 +92,9 @@ def test_vps_add_same_name_twice_fails_clearly(cli, clean_app):
 
 
 def test_vps_add_with_invalid_settings_json_fails_cleanly(cli, clean_app):
-    result = cli("vps", "add", "vps4.example.net", "--settings", "{not json")
+    result = cli(
+        "vps", "add", "vps4.example.net", "--transport", "local", "--settings", "{not json"
+    )
     assert result.exit_code == 2
     assert "--settings" in result.output
     assert "JSON" in result.output
@@ -76,7 +103,15 @@ def test_vps_add_with_invalid_settings_json_fails_cleanly(cli, clean_app):
 
 
 def test_vps_add_stores_settings_json(cli, clean_app):
-    result = cli("vps", "add", "vps5.example.net", "--settings", '{"web_root_base": "/srv/www"}')
+    result = cli(
+        "vps",
+        "add",
+        "vps5.example.net",
+        "--transport",
+        "local",
+        "--settings",
+        '{"web_root_base": "/srv/www"}',
+    )
     assert result.exit_code == 0, result.output
     assert _fleet(clean_app)["vps5.example.net"].settings == {"web_root_base": "/srv/www"}
 
@@ -110,13 +145,12 @@ def test_demo_is_idempotent(cli, clean_app):
     assert list(fleet) == ["local"]
     assert fleet["local"].transport == "local"
     with clean_app.app_context():
-        demo_users = db.session.scalar(
-            select(func.count(User.id)).where(User.email == DEMO_EMAIL))
+        demo_users = db.session.scalar(select(func.count(User.id)).where(User.email == DEMO_EMAIL))
     assert demo_users == 1
 
 
 def test_demo_leaves_an_existing_fleet_alone(cli, clean_app):
-    assert cli("vps", "add", "vps6.example.net").exit_code == 0
+    assert cli("vps", "add", "vps6.example.net", "--transport", "local").exit_code == 0
     _demo(cli)
     assert list(_fleet(clean_app)) == ["vps6.example.net"]
 
@@ -151,8 +185,7 @@ def test_demo_login_answer_names_the_owner_role(cli, client):
 
 
 def _operator_create(cli, email: str, password: str = PASSWORD):
-    return cli("operator", "create", email, "--name", "Olga",
-               input=f"{password}\n{password}\n")
+    return cli("operator", "create", email, "--name", "Olga", input=f"{password}\n{password}\n")
 
 
 def test_operator_create_makes_a_new_operator(cli, clean_app, client):
@@ -173,8 +206,9 @@ def test_operator_create_promotes_an_existing_user(cli, register, client):
     assert account.get("/api/v1/auth/me").get_json()["data"]["user"]["is_operator"] is False
     result = _operator_create(cli, account.email.upper())
     assert result.exit_code == 0, result.output
-    login = client.post("/api/v1/auth/login",
-                        json={"email": account.email, "password": account.password})
+    login = client.post(
+        "/api/v1/auth/login", json={"email": account.email, "password": account.password}
+    )
     assert login.status_code == 200
     token = login.get_json()["data"]["token"]
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
@@ -190,8 +224,7 @@ def test_operator_create_refuses_a_weak_password(cli, clean_app):
 
 
 def test_operator_create_needs_matching_confirmation(cli, clean_app):
-    result = cli("operator", "create", "typo@ops.test",
-                 input=f"{PASSWORD}\n{PASSWORD}x\n")
+    result = cli("operator", "create", "typo@ops.test", input=f"{PASSWORD}\n{PASSWORD}x\n")
     assert result.exit_code != 0
     with clean_app.app_context():
         assert db.session.scalar(select(User).where(User.email == "typo@ops.test")) is None

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chom.integration.plan_script import MARKER, Profile, compile_plan
-from chom.plugin_api import Plan, Transport
+from chom.plugin_api import HostKeyMismatch, Plan, Transport, TransportUnavailable
 
 STEP_OUTCOMES = ("changed", "unchanged", "failed")
 
@@ -66,7 +66,9 @@ def apply_plan(
     script = compile_plan(plan, Profile(settings))
     try:
         result = transport.run(["bash", "-s"], input=script.encode(), timeout=timeout)
-    except (OSError, EOFError, TimeoutError) as error:
+    except HostKeyMismatch as error:
+        raise PlanFailed(0, str(error)) from error
+    except (TransportUnavailable, OSError, EOFError, TimeoutError) as error:
         raise TransportError(f"{type(error).__name__}: {error}") from error
     outcomes, failed_at = _parse(result.stdout)
     for outcome in outcomes:

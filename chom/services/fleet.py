@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from chom.extensions import db
+from chom.integration.transports.pool import transport_for
+from chom.integration.transports.ssh import fetch_host_key
 from chom.models import Site, Tenant, VpsAllocation, VpsServer
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
+from chom.plugin_api import HostKeyMismatch, TransportUnavailable
 from chom.services.errors import Conflict, NoCapacity
 
 
@@ -110,6 +113,51 @@ def add_vps(
         db.session.add(vps)
         db.session.commit()
     return vps
+
+
+# What a VPS must have; printed one per line as "name:path" by the probe below.
+STACK_PROBE = (
+    "for c in nginx mariadb mysql php-fpm8.2 php-fpm8.3 php-fpm8.4 php-fpm git; do "
+    'p=$(command -v "$c" 2>/dev/null || ls /usr/sbin/"$c" 2>/dev/null) && echo "$c:$p"; done; true'
+)
+REQUIRED_STACK = {"nginx": ("nginx",), "database": ("mariadb", "mysql"),
+                  "php-fpm": ("php-fpm8.2", "php-fpm8.3", "php-fpm8.4", "php-fpm")}
+
+
+def probe_stack(vps: VpsServer) -> dict[str, str]:
+    """Ask the VPS which parts of the hosting stack it has; raise `Conflict` when one lacks."""
+    result = transport_for(vps).run(["sh", "-c", STACK_PROBE], timeout=30)
+    found = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    missing = [part for part, names in REQUIRED_STACK.items()
+               if not any(name in found for name in names)]
+    if missing:
+        raise Conflict(f"{vps.name} lacks {', '.join(missing)}; install the stack first.")
+    return found
+
+
+def register_vps(
+    *,
+    name: str,
+    host: str,
+    port: int = 22,
+    ssh_user: str = "root",
+    capacity: int = 50,
+    dedicated: bool = False,
+    host_key: str | None = None,
+    settings: dict | None = None,
+) -> VpsServer:
+    """Add an SSH VPS: pin its host key (given, or fetched now for the operator to check),
+    connect with it, check the stack is there, and record it. Nothing is saved on failure."""
+    try:
+        pinned = host_key or fetch_host_key(host, port)
+        draft = VpsServer(name=name, host=host, port=port, ssh_user=ssh_user, transport="ssh",
+                          host_key=pinned, settings=settings or {})
+        stack = probe_stack(draft)
+    except (TransportUnavailable, HostKeyMismatch) as error:
+        raise Conflict(f"Could not reach {host}:{port} over SSH: {error}") from error
+    return add_vps(name=name, host=host, port=port, ssh_user=ssh_user, transport="ssh",
+                   capacity=capacity, dedicated=dedicated, host_key=pinned,
+                   settings={**(settings or {}), "stack": stack})
 
 
 def list_vps() -> list[VpsServer]:

@@ -13,6 +13,7 @@ from chom.integration.transports.pool import transport_for
 from chom.models import Operation
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
+from chom.plugin_api import HostKeyMismatch
 from chom.plugins import current_site_types
 from chom.services.lookup import get_or_not_found
 from chom.services.site_profile import profile_of, site_context
@@ -80,7 +81,7 @@ def run_operation(operation_id: str) -> None:
 
         try:
             apply_plan(transport_for(site.vps), plan, profile_of(site.vps), on_step=record)
-        except PlanFailed as error:
+        except (PlanFailed, HostKeyMismatch) as error:
             _finish(operation, site, "failed", str(error))
             return
         except TransportError as error:

@@ -21,7 +21,8 @@ def vps_view(vps) -> SimpleNamespace:
 
 def transport_for(vps):
     """The pooled transport for `vps`; a changed VPS row (new key, new host) gets a new one."""
-    key = (vps.id, vps.host, vps.port, vps.ssh_user, vps.host_key, vps.transport)
+    key = (vps.id, vps.host, vps.port, vps.ssh_user, vps.host_key, vps.transport,
+           repr(sorted((vps.settings or {}).items())))
     with _lock:
         transport = _open.get(key)
         if transport is None:

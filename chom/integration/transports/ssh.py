@@ -1,0 +1,177 @@
+"""The `ssh` transport: paramiko, one pooled connection per VPS, the host key pinned.
+
+The host key recorded when the VPS was added is the only one accepted (RejectPolicy; a changed
+key raises `HostKeyMismatch`). TCP_NODELAY is set on the socket handed to paramiko: without it
+every channel open waits on Nagle meeting delayed ACKs (FLEET.md: ~6x slower). argv is quoted
+here, at the boundary, with `shlex.join`.
+"""
+
+from __future__ import annotations
+
+import base64
+import select
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Sequence
+
+import paramiko
+
+from chom.plugin_api import (
+    CommandResult,
+    HostKeyMismatch,
+    Transport,
+    TransportUnavailable,
+    hookimpl,
+)
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+KEEPALIVE_SECONDS = 30
+
+
+def parse_host_key(line: str) -> paramiko.PKey:
+    """`"ssh-ed25519 AAAA..."` → a paramiko key."""
+    key_type, b64 = line.split()[:2]
+    return paramiko.PKey.from_type_string(key_type, base64.b64decode(b64))
+
+
+def host_key_line(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.get_base64()}"
+
+
+def load_private_key(path: str) -> paramiko.PKey:
+    for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return key_class.from_private_key_file(path)
+        except paramiko.SSHException:
+            continue
+    raise ValueError(f"no supported private key in {path}")
+
+
+def _connected_socket(host: str, port: int, timeout: float) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def fetch_host_key(host: str, port: int = 22, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> str:
+    """The key a server presents, for an operator to pin when adding a VPS."""
+    try:
+        sock = _connected_socket(host, port, timeout)
+        with paramiko.Transport(sock) as transport:
+            transport.start_client(timeout=timeout)
+            return host_key_line(transport.get_remote_server_key())
+    except (OSError, paramiko.SSHException) as error:
+        raise TransportUnavailable(f"{host}:{port}: {error}") from error
+
+
+class SshTransport(Transport):
+    name = "ssh"
+
+    def __init__(self, *, vps, config) -> None:
+        if not vps.host_key:
+            raise HostKeyMismatch(f"VPS {vps.name} has no pinned host key; add it again")
+        self.host, self.port, self.user = vps.host, vps.port, vps.ssh_user or "root"
+        self.vps_name = vps.name
+        self.host_key = parse_host_key(vps.host_key)
+        key_path = vps.settings.get("ssh_key_path") or config.get("CHOM_SSH_KEY_PATH")
+        self.private_key = getattr(vps, "private_key", None) or (
+            load_private_key(key_path) if key_path else None
+        )
+        self.connect_timeout = float(vps.settings.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
+        self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+
+    def _known_name(self) -> str:
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+
+    def _connect(self) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.get_host_keys().add(self._known_name(), self.host_key.get_name(), self.host_key)
+        try:
+            sock = _connected_socket(self.host, self.port, self.connect_timeout)
+            client.connect(
+                self.host, port=self.port, username=self.user, pkey=self.private_key,
+                sock=sock, timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                auth_timeout=self.connect_timeout, allow_agent=False, look_for_keys=False,
+            )
+        except paramiko.BadHostKeyException as error:
+            client.close()
+            raise HostKeyMismatch(
+                f"{self.vps_name} presented a different host key than the pinned one; "
+                "refusing to connect"
+            ) from error
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            client.close()
+            raise TransportUnavailable(f"{self.vps_name} ({self.host}:{self.port}): "
+                                       f"{type(error).__name__}: {error}") from error
+        client.get_transport().set_keepalive(KEEPALIVE_SECONDS)
+        return client
+
+    def _session(self) -> paramiko.Channel:
+        with self._lock:
+            transport = self._client.get_transport() if self._client else None
+            if transport is None or not transport.is_active():
+                if self._client:
+                    self._client.close()
+                self._client = self._connect()
+                transport = self._client.get_transport()
+            try:
+                return transport.open_session(timeout=self.connect_timeout)
+            except (OSError, EOFError, paramiko.SSHException) as error:
+                self._client.close()
+                self._client = None
+                raise TransportUnavailable(f"{self.vps_name}: {error}") from error
+
+    def run(
+        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 300
+    ) -> CommandResult:
+        channel = self._session()
+        try:
+            channel.exec_command(shlex.join(argv))
+            if input:
+                channel.sendall(input)
+            channel.shutdown_write()
+            stdout, stderr = _drain(channel, timeout)
+            return CommandResult(channel.recv_exit_status(), stdout, stderr)
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            self.close()
+            raise TransportUnavailable(f"{self.vps_name}: connection lost: {error}") from error
+        finally:
+            channel.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client:
+                self._client.close()
+                self._client = None
+
+
+def _drain(channel: paramiko.Channel, timeout: float) -> tuple[str, str]:
+    """Read stdout and stderr together until the command exits (neither can block the other)."""
+    out, err = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout
+    while True:
+        while channel.recv_ready():
+            out += channel.recv(65536)
+        while channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+        if channel.exit_status_ready() and not channel.recv_ready() \
+                and not channel.recv_stderr_ready():
+            break
+        if channel.closed and not channel.recv_ready():
+            if not channel.exit_status_ready():
+                raise EOFError("channel closed before the command finished")
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"command still running after {timeout} s")
+        select.select([channel], [], [], min(remaining, 1.0))
+    return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+@hookimpl
+def chom_register_transports():
+    return {"ssh": SshTransport}
