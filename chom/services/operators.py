@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from chom.extensions import db
+from chom.integration.transports.local import sandbox_profile
 from chom.models import User, VpsServer
 from chom.models.scoping import unscoped
 from chom.services import accounts, fleet
@@ -38,18 +39,8 @@ def create_operator(*, email: str, name: str, password: str) -> User:
 
 
 def local_vps_settings(root: str) -> dict:
-    """A VPS profile that keeps everything under `root` on this machine (no root needed)."""
-    base = Path(root)
-    return {
-        "root": str(base),
-        "web_root_base": str(base / "var/www"),
-        "nginx_sites_dir": str(base / "etc/nginx/sites-enabled"),
-        "php_pool_dir": str(base / "etc/php/{php_version}/fpm/pool.d"),
-        "php_socket_dir": str(base / "run/php"),
-        "manage_system_users": False,
-        "commands": {"nginx_test": ["true"], "nginx_reload": ["true"],
-                     "php_fpm_reload": ["true"]},
-    }
+    """The `local` VPS's profile: everything under `root` on this machine."""
+    return sandbox_profile(root)
 
 
 def ensure_demo(config) -> DemoLogin:

@@ -8,8 +8,25 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from chom.plugin_api import CommandResult, Transport, hookimpl
+
+
+def sandbox_profile(root: str) -> dict:
+    """A VPS profile that keeps everything under `root` and needs no root privileges: the
+    `local` VPS of `make run`, and the plugin test kit's."""
+    base = Path(root)
+    return {
+        "root": str(base),
+        "web_root_base": str(base / "var/www"),
+        "nginx_sites_dir": str(base / "etc/nginx/sites-enabled"),
+        "php_pool_dir": str(base / "etc/php/{php_version}/fpm/pool.d"),
+        "php_socket_dir": str(base / "run/php"),
+        "manage_system_users": False,
+        "commands": {"nginx_test": ["true"], "nginx_reload": ["true"],
+                     "php_fpm_reload": ["true"]},
+    }
 
 
 class LocalTransport(Transport):
