@@ -8,7 +8,7 @@ The core decides how steps reach a VPS (a `Transport`); plugins never open conne
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,9 +283,18 @@ class Transport(ABC):
 
     @abstractmethod
     def run(
-        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 300
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        timeout: float = 300,
+        on_line: Callable[[str], None] | None = None,
     ) -> CommandResult:
-        """Run an argv command on the VPS; quoting happens here, at the boundary, only."""
+        """Run an argv command on the VPS; quoting happens here, at the boundary, only.
+
+        `on_line`, when given, is called with each line of standard output as it arrives (the
+        executor reads progress markers from it); the result still holds all the output.
+        """
 
     def close(self) -> None:  # noqa: B027  (optional for transports without a connection)
         """Release any connection held."""

@@ -30,24 +30,31 @@ class StepOutcome:
     output: str
 
 
-def _parse(stdout: str) -> tuple[list[StepOutcome], int | None]:
-    outcomes: list[StepOutcome] = []
-    current: int | None = None
-    output: list[str] = []
-    failed_at = None
-    for line in stdout.splitlines():
-        if line.startswith(MARKER + " "):
-            _, index, state = line.split(" ", 2)
-            if state == "begin":
-                current, output = int(index), []
-            elif state in STEP_OUTCOMES:
-                outcomes.append(StepOutcome(int(index), state, "\n".join(output)))
-                if state == "failed":
-                    failed_at = int(index)
-            continue
-        if current is not None:
-            output.append(line)
-    return outcomes, failed_at
+class MarkerReader:
+    """Turns the program's stdout, line by line, into step begin and outcome events."""
+
+    def __init__(self, on_begin: Callable[[int], None], on_step: Callable[[StepOutcome], None]):
+        self.on_begin, self.on_step = on_begin, on_step
+        self.outcomes: list[StepOutcome] = []
+        self.failed_at: int | None = None
+        self._current: int | None = None
+        self._output: list[str] = []
+
+    def feed(self, line: str) -> None:
+        if not line.startswith(MARKER + " "):
+            if self._current is not None:
+                self._output.append(line)
+            return
+        _, index, state = line.split(" ", 2)
+        if state == "begin":
+            self._current, self._output = int(index), []
+            self.on_begin(int(index))
+        elif state in STEP_OUTCOMES:
+            outcome = StepOutcome(int(index), state, "\n".join(self._output))
+            self.outcomes.append(outcome)
+            if state == "failed":
+                self.failed_at = int(index)
+            self.on_step(outcome)
 
 
 def apply_plan(
@@ -56,23 +63,25 @@ def apply_plan(
     settings: dict,
     *,
     on_step: Callable[[StepOutcome], None] = lambda outcome: None,
+    on_begin: Callable[[int], None] = lambda index: None,
     timeout: float = 1800,
 ) -> list[StepOutcome]:
-    """Apply `plan` in one remote invocation; call `on_step` for each step's outcome.
+    """Apply `plan` in one remote invocation; `on_begin(i)` and `on_step(outcome)` are called
+    as each step starts and ends, while the program runs.
 
     Raises `PlanFailed` naming the failing step, or `TransportError` when the VPS was not
     reached (or the connection broke before the program finished).
     """
     script = compile_plan(plan, Profile(settings))
+    reader = MarkerReader(on_begin, on_step)
     try:
-        result = transport.run(["bash", "-s"], input=script.encode(), timeout=timeout)
+        result = transport.run(["bash", "-s"], input=script.encode(), timeout=timeout,
+                               on_line=reader.feed)
     except HostKeyMismatch as error:
         raise PlanFailed(0, str(error)) from error
     except (TransportUnavailable, OSError, EOFError, TimeoutError) as error:
         raise TransportError(f"{type(error).__name__}: {error}") from error
-    outcomes, failed_at = _parse(result.stdout)
-    for outcome in outcomes:
-        on_step(outcome)
+    outcomes, failed_at = reader.outcomes, reader.failed_at
     if failed_at is not None:
         detail = (result.stderr.strip() or outcomes[-1].output.strip() or "no output")[-2000:]
         raise PlanFailed(failed_at, f"step {failed_at} ({plan.steps[failed_at - 1].describe()}) "

@@ -6,16 +6,46 @@ enqueue them never import the job layer. Both ways run the same job function wit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import redis
+from redis.exceptions import LockError
 from rq import Callback, Queue, Retry
 from werkzeug.utils import import_string
 
 log = logging.getLogger(__name__)
+
+
+class LockBusy(RuntimeError):
+    """Another job holds the lock: retry later."""
+
+
+@contextlib.contextmanager
+def _renewed_redis_lock(connection: redis.Redis, name: str, ttl: int, wait: float):
+    """A Redis lock renewed while held, so a killed holder frees it within `ttl` seconds."""
+    lock = connection.lock(name, timeout=ttl, blocking_timeout=wait, thread_local=False)
+    if not lock.acquire():
+        raise LockBusy(f"{name} is held by another job")
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ttl / 3):
+            with contextlib.suppress(redis.RedisError):
+                lock.reacquire()
+
+    renewer = threading.Thread(target=renew, daemon=True, name=f"renew {name}")
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        with contextlib.suppress(redis.RedisError, LockError):
+            lock.release()
 
 
 class InProcessQueue:
@@ -62,6 +92,10 @@ class InProcessQueue:
     def failed_count(self) -> int:
         return 0
 
+    def lock(self, name: str, *, ttl: int = 60, wait: float = 60):
+        """Jobs run one at a time in one thread here: nothing to exclude."""
+        return contextlib.nullcontext()
+
     def wait_idle(self, timeout: float = 30) -> None:
         """Block until every job submitted so far has finished."""
         self._pool.submit(lambda: None).result(timeout=timeout)
@@ -104,6 +138,10 @@ class RQQueue:
 
     def depth(self) -> int:
         return self.queue.count
+
+    def lock(self, name: str, *, ttl: int = 60, wait: float = 60):
+        """A lock across every worker process; `LockBusy` when not had within `wait` s."""
+        return _renewed_redis_lock(self.connection, f"chom:lock:{name}", ttl, wait)
 
     def failed_count(self) -> int:
         return self.queue.failed_job_registry.count

@@ -6,9 +6,11 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 
 from chom.extensions import db
 from chom.integration.executor import PlanFailed, StepOutcome, TransportError, apply_plan
+from chom.integration.queue import current_queue
 from chom.integration.transports.pool import transport_for
 from chom.models import Operation
 from chom.models.base import utcnow
@@ -39,6 +41,10 @@ LIFECYCLES = {
 }
 
 
+class OperationDeferred(RuntimeError):
+    """An earlier operation on the same site has not finished: the job is retried later."""
+
+
 def _append_log(operation: Operation, line: str) -> None:
     operation.log = (operation.log or "") + line + "\n"
 
@@ -46,13 +52,36 @@ def _append_log(operation: Operation, line: str) -> None:
 def run_operation(operation_id: str) -> None:
     """Apply the operation's plan to its site's VPS; safe to run again (plans converge).
 
-    A step failing on the VPS marks the operation and site `failed` (a retry converges). A
-    lost connection raises `TransportError` so the queue retries the job.
+    A site's operations run one at a time and in the order they were asked for. A step failing
+    on the VPS marks the operation and site `failed` (a retry converges). A lost connection
+    raises `TransportError`, and an unfinished earlier operation `OperationDeferred`, so the
+    queue retries the job.
     """
     with unscoped():
         operation = get_or_not_found(Operation, operation_id, "Operation")
-        if operation.status == "succeeded":
+        site_id = operation.site_id
+    with current_queue().lock(f"site:{site_id}"):
+        _run_locked(operation_id)
+
+
+def _earlier_unfinished(operation: Operation) -> Operation | None:
+    return db.session.scalar(
+        select(Operation).where(
+            Operation.site_id == operation.site_id,
+            Operation.created_at < operation.created_at,
+            Operation.status.in_(("queued", "running")),
+        ).limit(1)
+    )
+
+
+def _run_locked(operation_id: str) -> None:
+    with unscoped():
+        operation = get_or_not_found(Operation, operation_id, "Operation")
+        if operation.status in ("succeeded", "failed"):
             return
+        earlier = _earlier_unfinished(operation)
+        if earlier is not None:
+            raise OperationDeferred(f"waiting for {earlier.kind} operation {earlier.id}")
         site = operation.site
         lifecycle = LIFECYCLES[operation.kind]
         site_type = current_site_types()[site.type]
@@ -72,15 +101,20 @@ def run_operation(operation_id: str) -> None:
                                f"on {site.vps.name}")
         db.session.commit()
 
-        def record(outcome: StepOutcome) -> None:
+        def started(index: int) -> None:
+            operation.step_index = index
+            operation.current_step = plan.steps[index - 1].describe()[:200]
+            db.session.commit()  # the console and API see "step i of n" while it runs
+
+        def finished(outcome: StepOutcome) -> None:
             step = plan.steps[outcome.index - 1]
-            operation.step_index = outcome.index
-            operation.current_step = step.describe()[:200]
             _append_log(operation, f"[{outcome.index}/{len(plan.steps)}] {step.describe()}: "
                                    f"{outcome.result}")
+            db.session.commit()
 
         try:
-            apply_plan(transport_for(site.vps), plan, profile_of(site.vps), on_step=record)
+            apply_plan(transport_for(site.vps), plan, profile_of(site.vps), on_step=finished,
+                       on_begin=started)
         except (PlanFailed, HostKeyMismatch) as error:
             _finish(operation, site, "failed", str(error))
             return

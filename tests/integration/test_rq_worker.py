@@ -37,21 +37,25 @@ def rq_setup(clean_app, tmp_path):
         "CHOM_ENCRYPTION_KEYS": config["CHOM_ENCRYPTION_KEYS"],
         "SECRET_KEY": "test-secret",
     }
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "chom", "worker"], cwd=ROOT, env=env,
-            stdout=log, stderr=subprocess.STDOUT,
-        )
+    workers = []
+    for n in range(2):  # two workers: a site's operations must still run one at a time, in order
+        with (tmp_path / f"worker{n}.log").open("wb") as log:
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "flask", "chom", "worker"], cwd=ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT,
+            ))
     try:
         yield app, tmp_path
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        print(log_path.read_text()[-5000:])  # shown by pytest when a test fails
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        for n in range(2):  # shown by pytest when a test fails
+            print((tmp_path / f"worker{n}.log").read_text()[-3000:])
         connection = redis.Redis.from_url(TEST_REDIS_URL)
         for key in connection.scan_iter(f"rq:*{queue_name}*"):
             connection.delete(key)
@@ -103,3 +107,18 @@ def test_a_failing_step_marks_operation_and_site_failed_and_rolls_back_nginx(rq_
     site = account.get(f"/api/v1/sites/{created.json['data']['id']}").json["data"]
     assert site["status"] == "failed"
     assert not (tmp_path / "vps/etc/nginx/sites-enabled/broken.example.com.conf").exists()
+
+
+def test_create_then_delete_at_once_run_in_order_across_workers(rq_setup):
+    app, tmp_path = rq_setup
+    _add_vps(app, tmp_path / "vps", "rq-order")
+    account = _account(app)
+    created = account.create_site("order.example.com")
+    deleted = account.delete(f"/api/v1/sites/{created.json['data']['id']}")
+    assert deleted.status_code == 202
+    last = account.wait_for_operation(deleted.json["data"]["id"], timeout=90)
+    first = account.wait_for_operation(created.json["meta"]["operation_id"], timeout=5)
+    assert (first["status"], last["status"]) == ("succeeded", "succeeded"), (first, last)
+    assert first["finished_at"] <= last["started_at"]
+    assert not (tmp_path / "vps/var/www/order.example.com").exists()
+    assert not (tmp_path / "vps/etc/nginx/sites-enabled/order.example.com.conf").exists()

@@ -110,3 +110,24 @@ def test_unsafe_values_are_refused_before_anything_runs(step):
 def test_compiled_program_is_valid_bash(tmp_path):
     script = compile_plan(_plan(tmp_path), Profile(local_vps_settings(str(tmp_path))))
     assert subprocess.run(["bash", "-n"], input=script.encode(), check=False).returncode == 0
+
+
+def test_progress_arrives_while_the_program_runs(vps):
+    root, settings, transport = vps
+    later = root / "written-by-step-3"
+    seen_before_step_3 = []
+    plan = Plan("provision", (
+        EnsureDirectory(str(root / "a")),
+        RunCommand(("sleep", "1")),
+        RunCommand(("touch", str(later))),
+    ))
+
+    def on_step(outcome):
+        if outcome.index == 1:
+            seen_before_step_3.append(later.exists())
+
+    began = []
+    apply_plan(transport, plan, settings, on_step=on_step, on_begin=began.append)
+    assert seen_before_step_3 == [False]  # step 1 was reported before step 3 ran
+    assert began == [1, 2, 3]
+    assert later.exists()

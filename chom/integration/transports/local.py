@@ -7,7 +7,9 @@ plans' absolute paths are mapped under that root by the VPS profile, not here.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chom.plugin_api import CommandResult, Transport, hookimpl
@@ -36,16 +38,43 @@ class LocalTransport(Transport):
         self.root = vps.settings.get("root") or config["CHOM_LOCAL_VPS_ROOT"]
 
     def run(
-        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 300
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        timeout: float = 300,
+        on_line: Callable[[str], None] | None = None,
     ) -> CommandResult:
-        completed = subprocess.run(
-            list(argv), input=input, capture_output=True, timeout=timeout, check=False
-        )
-        return CommandResult(
-            completed.returncode,
-            completed.stdout.decode(errors="replace"),
-            completed.stderr.decode(errors="replace"),
-        )
+        with tempfile.TemporaryFile() as stderr, subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+        ) as process:
+            timer = threading.Timer(timeout, process.kill)
+            timer.start()
+            try:
+                feeder = threading.Thread(target=_feed, args=(process.stdin, input or b""))
+                feeder.start()
+                lines = []
+                for raw in process.stdout:
+                    line = raw.decode(errors="replace").rstrip("\n")
+                    lines.append(line)
+                    if on_line:
+                        on_line(line)
+                feeder.join()
+                status = process.wait()
+            finally:
+                timer.cancel()
+            stderr.seek(0)
+            return CommandResult(status, "\n".join(lines) + ("\n" if lines else ""),
+                                 stderr.read().decode(errors="replace"))
+
+
+def _feed(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+    except BrokenPipeError:
+        pass
+    finally:
+        pipe.close()
 
 
 @hookimpl

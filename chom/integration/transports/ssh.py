@@ -14,7 +14,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import paramiko
 
@@ -126,7 +126,12 @@ class SshTransport(Transport):
                 raise TransportUnavailable(f"{self.vps_name}: {error}") from error
 
     def run(
-        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 300
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        timeout: float = 300,
+        on_line: Callable[[str], None] | None = None,
     ) -> CommandResult:
         channel = self._session()
         try:
@@ -134,7 +139,7 @@ class SshTransport(Transport):
             if input:
                 channel.sendall(input)
             channel.shutdown_write()
-            stdout, stderr = _drain(channel, timeout)
+            stdout, stderr = _drain(channel, timeout, on_line)
             return CommandResult(channel.recv_exit_status(), stdout, stderr)
         except (OSError, EOFError, paramiko.SSHException) as error:
             self.close()
@@ -149,13 +154,21 @@ class SshTransport(Transport):
                 self._client = None
 
 
-def _drain(channel: paramiko.Channel, timeout: float) -> tuple[str, str]:
-    """Read stdout and stderr together until the command exits (neither can block the other)."""
+def _drain(channel: paramiko.Channel, timeout: float, on_line) -> tuple[str, str]:
+    """Read stdout and stderr together until the command exits (neither can block the other),
+    handing each complete stdout line to `on_line` as it arrives."""
     out, err = bytearray(), bytearray()
+    handed = 0  # how much of `out` went to on_line already
     deadline = time.monotonic() + timeout
     while True:
         while channel.recv_ready():
             out += channel.recv(65536)
+        if on_line:
+            end = out.rfind(b"\n") + 1
+            if end > handed:
+                for line in out[handed:end].decode(errors="replace").splitlines():
+                    on_line(line)
+                handed = end
         while channel.recv_stderr_ready():
             err += channel.recv_stderr(65536)
         if channel.exit_status_ready() and not channel.recv_ready() \
