@@ -54,6 +54,27 @@ def delete_site(site_id):
     return {"data": site_service.delete_site(current_actor(), site_id)}
 
 
+@blp.route("/sites/<site_id>/suspend", methods=["POST"])
+@blp.response(202, s.envelope(s.OperationOut, "SuspendEnvelope"))
+def suspend_site(site_id):
+    """Suspend an active site: its VPS answers a suspended page (503)."""
+    return {"data": site_service.request_operation(current_actor(), site_id, "suspend")}
+
+
+@blp.route("/sites/<site_id>/resume", methods=["POST"])
+@blp.response(202, s.envelope(s.OperationOut, "ResumeEnvelope"))
+def resume_site(site_id):
+    """Serve a suspended site again."""
+    return {"data": site_service.request_operation(current_actor(), site_id, "resume")}
+
+
+@blp.route("/sites/<site_id>/retry", methods=["POST"])
+@blp.response(202, s.envelope(s.OperationOut, "RetryEnvelope"))
+def retry_site(site_id):
+    """Run a failed site's last operation again; plans converge, so this is safe."""
+    return {"data": site_service.request_operation(current_actor(), site_id, "retry")}
+
+
 @blp.route("/operations/<operation_id>", methods=["GET"])
 @blp.response(200, s.envelope(s.OperationOut, "OperationDetailEnvelope"))
 def show_operation(operation_id):

@@ -20,7 +20,13 @@ from chom.models.scoping import unscoped
 from chom.plugin_api import Plan
 from chom.plugins import current_site_types
 from chom.services import audit, fleet
-from chom.services.errors import DomainTaken, NotFound, QuotaExceeded, ValidationFailed
+from chom.services.errors import (
+    Conflict,
+    DomainTaken,
+    NotFound,
+    QuotaExceeded,
+    ValidationFailed,
+)
 from chom.services.lookup import get_or_not_found
 from chom.services.site_profile import site_context
 from chom.services.tenancy import Actor
@@ -199,30 +205,56 @@ def create_site(
     return CreatedSite(site, operation)
 
 
-def delete_site(actor: Actor, site_id) -> Operation:
-    """Mark the site `deleting` and enqueue its deprovisioning; returns the Operation.
+# Which operation each site action starts, and from which site statuses it may.
+SITE_ACTIONS = {
+    "delete": ("deprovision", None),  # from any status but deleted
+    "suspend": ("suspend", {"active"}),
+    "resume": ("resume", {"suspended"}),
+}
 
-    Asking again while a deletion is in flight returns the same Operation.
+
+def request_operation(actor: Actor, site_id, action: str) -> Operation:
+    """Start `action` (delete, suspend, resume, retry) on a site; returns its Operation.
+
+    Asking again while the same kind of operation is in flight returns that one. `retry`
+    re-runs the kind of the site's last failed operation. Raises `Conflict` when the site's
+    status does not allow the action.
     """
     actor.require("sites:write")
     site = get_or_not_found(Site, site_id, "Site")
     if site.deleted_at is not None:
         raise NotFound("Site not found.")
+    if action == "retry":
+        if site.status != "failed":
+            raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")
+        last = db.session.scalar(select(Operation).where(Operation.site_id == site.id)
+                                 .order_by(Operation.created_at.desc()).limit(1))
+        kind = last.kind if last else "provision"
+    else:
+        kind, allowed = SITE_ACTIONS[action]
+        if allowed is not None and site.status not in allowed:
+            raise Conflict(f"Cannot {action} a site that is {site.status}.")
     in_flight = db.session.scalar(
         select(Operation).where(
             Operation.site_id == site.id,
-            Operation.kind == "deprovision",
+            Operation.kind == kind,
             Operation.status.in_(("queued", "running")),
         )
     )
     if in_flight is not None:
         return in_flight
-    site.status = "deleting"
-    operation = _new_operation(actor, site, "deprovision")
-    audit.record(actor, "site.deleted", site, domain=site.domain)
+    if kind == "deprovision":
+        site.status = "deleting"
+    operation = _new_operation(actor, site, kind)
+    audit.record(actor, f"site.{action}", site, domain=site.domain)
     db.session.commit()
     _enqueue(operation)
     return operation
+
+
+def delete_site(actor: Actor, site_id) -> Operation:
+    """Mark the site `deleting` and enqueue its deprovisioning; returns the Operation."""
+    return request_operation(actor, site_id, "delete")
 
 
 def get_operation(actor: Actor, operation_id) -> Operation:

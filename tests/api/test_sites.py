@@ -154,3 +154,25 @@ def test_unknown_or_malformed_ids_are_404(register):
     assert account.get("/api/v1/sites/not-a-uuid").status_code == 404
     assert account.get("/api/v1/sites/00000000-0000-0000-0000-000000000000").status_code == 404
     assert account.get("/api/v1/operations/nope").status_code == 404
+
+
+def test_suspend_resume_and_retry_follow_the_site_status(register, local_vps):
+    account = register("Acme")
+    created = account.create_site("cycle.example.com")
+    site_id = created.json["data"]["id"]
+    assert account.wait_for_operation(created.json["meta"]["operation_id"])["status"] \
+        == "succeeded"
+    assert account.post(f"/api/v1/sites/{site_id}/resume").status_code == 409
+    assert account.post(f"/api/v1/sites/{site_id}/retry").status_code == 409
+
+    suspended = account.post(f"/api/v1/sites/{site_id}/suspend")
+    assert suspended.status_code == 202 and suspended.json["data"]["kind"] == "suspend"
+    assert account.wait_for_operation(suspended.json["data"]["id"])["status"] == "succeeded"
+    assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "suspended"
+    conf = local_vps["root"] / "etc/nginx/sites-enabled/cycle.example.com.conf"
+    assert "return 503" in conf.read_text()
+
+    resumed = account.post(f"/api/v1/sites/{site_id}/resume")
+    assert account.wait_for_operation(resumed.json["data"]["id"])["status"] == "succeeded"
+    assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "active"
+    assert "return 503" not in conf.read_text()
