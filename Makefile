@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The machines' pip configuration lists local mirrors that may be absent; stay quiet about them.
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test install lint services clean bench
+.PHONY: run test install lint services fleet clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,15 @@ run: install
 services:
 	./scripts/ensure-services.sh
 
+# Debian packages for the test fleet's "VPS" hosts (sshd, nginx, PHP-FPM, MariaDB, ...).
+fleet:
+	./scripts/ensure-fleet.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: install services lint
+test: install services fleet lint
 	$(BIN)/python -m pytest -q
 
 bench: install services

@@ -1,0 +1,168 @@
+"""Sites made real: created through the API, provisioned over SSH, served by the fleet's nginx."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from chom.extensions import db
+from chom.models import VpsServer
+from chom.services import fleet as fleet_service
+
+
+def _add(app, host, **overrides):
+    settings = overrides.pop("settings", None) or {**host.profile,
+                                                   "ssh_key_path": host.client_key_path}
+    with app.app_context():
+        vps = fleet_service.add_vps(**host.add_vps_kwargs(settings=settings, **overrides))
+        return vps.name
+
+
+@pytest.fixture
+def fleet_vps(clean_app, fleet):
+    """Both fleet hosts in CHOM's fleet, reached over SSH with their pinned host keys."""
+    for host in fleet.hosts:
+        _add(clean_app, host)
+    return fleet.hosts
+
+
+def _get(host, domain, path="/", **kwargs):
+    return requests.get(f"{host.http_url}{path}", headers={"Host": domain}, timeout=10,
+                        allow_redirects=False, **kwargs)
+
+
+def _provisioned(account, response):
+    assert response.status_code == 202, response.json
+    operation = account.wait_for_operation(response.json["meta"]["operation_id"], timeout=180)
+    assert operation["status"] == "succeeded", operation["log"]
+    return response.json["data"], operation
+
+
+def _host_of(hosts, site):
+    return next(h for h in hosts if h.name == site["vps"]["name"])
+
+
+def test_vps_add_pins_the_presented_key_and_checks_the_stack(clean_app, fleet):
+    host = fleet.hosts[0]
+    runner = clean_app.test_cli_runner()
+    result = runner.invoke(args=[
+        "chom", "vps", "add", host.address, "--name", "cli-added",
+        "--settings", f'{{"ssh_key_path": "{host.client_key_path}"}}'])
+    assert result.exit_code == 0, result.output
+    with clean_app.app_context():
+        vps = db.session.scalar(select(VpsServer).where(VpsServer.name == "cli-added"))
+        assert vps.host_key == host.host_key
+        assert {"nginx", "git"} <= set(vps.settings["stack"])
+
+
+def test_html_site_is_served_by_its_vps_and_deleted_without_trace(register, fleet_vps):
+    account = register("Static Co")
+    site, operation = _provisioned(account, account.create_site(
+        "static.example.com", options={"index_html": "<h1>Hello from the fleet</h1>\n"}))
+    assert operation["step_index"] == operation["step_count"]
+    host = _host_of(fleet_vps, site)
+    page = _get(host, "static.example.com")
+    assert page.status_code == 200 and "Hello from the fleet" in page.text
+    other = next(h for h in fleet_vps if h is not host)
+    assert _get(other, "static.example.com").status_code == 404  # only its own VPS serves it
+
+    deleted = account.delete(f"/api/v1/sites/{site['id']}")
+    assert account.wait_for_operation(deleted.json["data"]["id"], timeout=120)["status"] \
+        == "succeeded"
+    assert _get(host, "static.example.com").status_code == 404
+    assert not host.path("var/www/static.example.com").exists()
+    assert not host.path("etc/nginx/sites-enabled/static.example.com.conf").exists()
+
+
+def test_wordpress_site_installs_and_deletes_everything(register, fleet_vps):
+    account = register("Press Co")
+    site, _ = _provisioned(account, account.create_site(
+        "blog.example.com", type="wordpress",
+        options={"site_title": "Fleet Blog", "admin_user": "editor",
+                 "admin_email": "editor@example.com", "admin_password": "a long admin passphrase"}))
+    host = _host_of(fleet_vps, site)
+    home = _get(host, "blog.example.com")
+    assert home.status_code == 200, home.text[:500]
+    assert "Fleet Blog" in home.text
+    short = site["id"].replace("-", "")[:12]
+    assert host.sql(f"SHOW DATABASES LIKE 'chom_{short}'").strip() == f"chom_{short}"
+    assert host.run(["id", "-u", f"chom{short}"]).returncode == 0
+
+    deleted = account.delete(f"/api/v1/sites/{site['id']}")
+    assert account.wait_for_operation(deleted.json["data"]["id"], timeout=120)["status"] \
+        == "succeeded"
+    assert host.sql(f"SHOW DATABASES LIKE 'chom_{short}'").strip() == ""
+    assert host.sql(f"SELECT user FROM mysql.user WHERE user = 'chom_{short}'").strip() == ""
+    assert host.run(["id", "-u", f"chom{short}"], check=False).returncode != 0
+    assert not list(host.path("etc/php/8.2/fpm/pool.d").glob(f"chom{short}*"))
+    assert not host.path("var/www/blog.example.com").exists()
+
+
+def test_laravel_skeleton_answers_through_php_fpm(register, fleet_vps):
+    account = register("Artisan Co")
+    site, _ = _provisioned(account, account.create_site("app.example.com", type="laravel"))
+    host = _host_of(fleet_vps, site)
+    page = _get(host, "app.example.com")
+    assert page.status_code == 200, page.text[:500]
+    assert "Hello from Laravel" in page.text
+
+
+def test_a_full_vps_is_skipped_by_placement(clean_app, register, fleet):
+    first, second = fleet.hosts[:2]
+    _add(clean_app, first, capacity=1)
+    _add(clean_app, second, capacity=5)
+    account = register("Spread Co")
+    placed = [account.create_site(f"spread{n}.example.com").json["data"]["vps"]["name"]
+              for n in range(3)]
+    # The VPS with the most room goes first; one that is full is never chosen.
+    assert placed.count(first.name) <= 1
+    assert placed.count(second.name) >= 2
+
+
+def test_a_changed_host_key_is_refused_and_the_operation_says_so(clean_app, register, fleet):
+    first, second = fleet.hosts[:2]
+    _add(clean_app, first, host_key=second.host_key)  # pinned to the wrong key
+    account = register("Pinned Co")
+    response = account.create_site("pinned.example.com")
+    operation = account.wait_for_operation(response.json["meta"]["operation_id"], timeout=60)
+    assert operation["status"] == "failed"
+    assert "host key" in operation["error"]
+    site = account.get(f"/api/v1/sites/{response.json['data']['id']}").json["data"]
+    assert site["status"] == "failed"
+
+
+def test_a_vps_that_is_down_fails_the_operation_cleanly(clean_app, register, fleet):
+    host = fleet.hosts[0]
+    _add(clean_app, host, settings={**host.profile, "ssh_key_path": host.client_key_path,
+                                    "connect_timeout": 2})
+    host.stop()
+    account = register("Down Co")
+    response = account.create_site("down.example.com")
+    operation = account.wait_for_operation(response.json["meta"]["operation_id"], timeout=60)
+    assert operation["status"] == "failed"
+    assert host.name in operation["error"]
+    site = account.get(f"/api/v1/sites/{response.json['data']['id']}").json["data"]
+    assert site["status"] == "failed"
+
+    host.start()
+    retried = account.post(f"/api/v1/sites/{site['id']}/retry")
+    assert retried.status_code == 202
+    assert account.wait_for_operation(retried.json["data"]["id"], timeout=120)["status"] \
+        == "succeeded"
+    assert _get(host, "down.example.com").status_code == 200
+
+
+def test_suspended_site_answers_the_suspended_page(register, fleet_vps):
+    account = register("Pause Co")
+    site, _ = _provisioned(account, account.create_site("paused.example.com"))
+    host = _host_of(fleet_vps, site)
+    suspended = account.post(f"/api/v1/sites/{site['id']}/suspend")
+    assert account.wait_for_operation(suspended.json["data"]["id"], timeout=60)["status"] \
+        == "succeeded"
+    page = _get(host, "paused.example.com")
+    assert page.status_code == 503 and "suspended" in page.text
+    resumed = account.post(f"/api/v1/sites/{site['id']}/resume")
+    assert account.wait_for_operation(resumed.json["data"]["id"], timeout=60)["status"] \
+        == "succeeded"
+    assert _get(host, "paused.example.com").status_code == 200
