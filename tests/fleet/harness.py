@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FLEET_ROOT = Path(os.environ.get("CHOM_FLEET_ROOT", "/srv/chom-fleet"))
-NETNS_PREFIX = "chomvps"
-SUBNET = "10.231"
+NETNS_PREFIX = os.environ.get("CHOM_FLEET_PREFIX", "chomvps")
+SUBNET = os.environ.get("CHOM_FLEET_SUBNET", "10.231")
 TEMPLATES = Path(__file__).parent / "templates"
 PHP_VERSION = "8.2"
 

@@ -11,7 +11,7 @@ import paramiko
 import pytest
 import requests
 
-from tests.fleet.harness import SSH_KEYGEN, VpsHost, ssh_connect
+from tests.fleet.harness import SSH_KEYGEN, SUBNET, VpsHost, ssh_connect
 
 
 def ssh(client: paramiko.SSHClient, command: str, stdin: str | None = None) -> str:
@@ -70,7 +70,7 @@ def test_each_host_has_its_own_namespace_address_and_key(fleet):
     assert len({host.address for host in fleet}) == len(fleet)
     assert len({host.host_key for host in fleet}) == len(fleet)
     for host in fleet:
-        assert host.address == f"10.231.{host.index}.2"
+        assert host.address == f"{SUBNET}.{host.index}.2"
         assert host.http_url == f"http://{host.address}"
         assert (host.ssh_port, host.ssh_user) == (22, "root")
         assert host.host_key.startswith("ssh-ed25519 AAAA")
