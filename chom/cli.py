@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from chom.services import accounts, fleet, operators
+from chom.services import accounts, fleet, operators, provisioning
 from chom.services.errors import ChomError
 
 chom_cli = AppGroup("chom", help="CHOM operator commands.")
@@ -99,6 +99,15 @@ def worker(burst):
 
     ok = run_worker(current_app._get_current_object(), burst=burst)
     sys.exit(0 if ok else 1)
+
+
+@chom_cli.command("reconcile")
+def reconcile():
+    """Resume operations whose job stopped (a worker killed, a server restarted)."""
+    resumed = provisioning.resume_stalled_operations()
+    for operation in resumed:
+        click.echo(f"resumed {operation.kind} operation {operation.id} (site {operation.site_id})")
+    click.echo(f"{len(resumed)} operation(s) resumed.")
 
 
 @chom_cli.command("create-user")

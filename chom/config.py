@@ -56,6 +56,8 @@ def from_environment(instance_path: Path) -> dict:
         # "auto": RQ when REDIS_URL answers, else a thread in this process.
         "CHOM_JOB_MODE": env("CHOM_JOB_MODE", "auto"),
         "CHOM_QUEUE_NAME": env("CHOM_QUEUE_NAME", "chom"),
+        # A site's lock lives this long without renewal: how soon a killed job's site frees.
+        "CHOM_SITE_LOCK_TTL": int(env("CHOM_SITE_LOCK_TTL", "60")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "CHOM_RATE_LIMIT_AUTH": env("CHOM_RATE_LIMIT_AUTH", "5/minute"),
         "CHOM_RATE_LIMIT_API": env("CHOM_RATE_LIMIT_API", "60/minute"),

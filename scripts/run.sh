@@ -8,6 +8,7 @@ flask=.venv/bin/flask
 
 $flask db upgrade
 $flask chom demo
+$flask chom reconcile   # operations a previous run left unfinished
 
 worker_pid=""
 if [ -n "${REDIS_URL:-}" ] && .venv/bin/python -c "

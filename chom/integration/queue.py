@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import redis
 from redis.exceptions import LockError
 from rq import Callback, Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from werkzeug.utils import import_string
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,13 @@ class InProcessQueue:
         """Jobs run one at a time in one thread here: nothing to exclude."""
         return contextlib.nullcontext()
 
+    def lock_is_held(self, name: str) -> bool:
+        return False
+
+    def job_is_pending(self, job_id: str | None) -> bool:
+        """Jobs of a previous process are gone; this one's are run in order anyway."""
+        return False
+
     def wait_idle(self, timeout: float = 30) -> None:
         """Block until every job submitted so far has finished."""
         self._pool.submit(lambda: None).result(timeout=timeout)
@@ -142,6 +151,20 @@ class RQQueue:
     def lock(self, name: str, *, ttl: int = 60, wait: float = 60):
         """A lock across every worker process; `LockBusy` when not had within `wait` s."""
         return _renewed_redis_lock(self.connection, f"chom:lock:{name}", ttl, wait)
+
+    def lock_is_held(self, name: str) -> bool:
+        """Whether a live job holds `name` (a killed holder's lock expires within its ttl)."""
+        return bool(self.connection.exists(f"chom:lock:{name}"))
+
+    def job_is_pending(self, job_id: str | None) -> bool:
+        """Whether the job is still waiting to run (queued, scheduled for a retry, deferred)."""
+        if not job_id:
+            return False
+        try:
+            status = Job.fetch(job_id, connection=self.connection).get_status()
+        except NoSuchJobError:
+            return False
+        return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
     def failed_count(self) -> int:
         return self.queue.failed_job_registry.count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from flask import current_app
@@ -41,6 +42,27 @@ LIFECYCLES = {
 }
 
 
+PROVISION_JOB = "chom.jobs.provisioning.run_operation"
+PROVISION_FAILED = "chom.jobs.provisioning.operation_failed"
+# Transient failures (a connection lost, an earlier operation unfinished) are retried where
+# the job is enqueued; a step that fails on the VPS fails the operation at once instead.
+JOB_RETRIES = 3
+JOB_RETRY_INTERVALS = [5, 30, 120]
+
+
+def enqueue_operation(operation: Operation) -> None:
+    """Hand an Operation to the queue; the job carries only its id."""
+    current_queue().enqueue(
+        PROVISION_JOB,
+        str(operation.id),
+        job_id=operation.job_id,
+        retries=JOB_RETRIES,
+        retry_intervals=JOB_RETRY_INTERVALS,
+        meta={"correlation_id": operation.correlation_id, "site_id": str(operation.site_id)},
+        on_failure=PROVISION_FAILED,
+    )
+
+
 class OperationDeferred(RuntimeError):
     """An earlier operation on the same site has not finished: the job is retried later."""
 
@@ -60,8 +82,37 @@ def run_operation(operation_id: str) -> None:
     with unscoped():
         operation = get_or_not_found(Operation, operation_id, "Operation")
         site_id = operation.site_id
-    with current_queue().lock(f"site:{site_id}"):
+    ttl = current_app.config["CHOM_SITE_LOCK_TTL"]
+    with current_queue().lock(f"site:{site_id}", ttl=ttl):
         _run_locked(operation_id)
+
+
+def resume_stalled_operations() -> list[Operation]:
+    """Enqueue again every unfinished operation no live job is working on.
+
+    A worker killed mid-plan leaves its operation `running`; its site lock, renewed while the
+    job lives, expires within `CHOM_SITE_LOCK_TTL` seconds, and then the operation is resumed
+    here. Re-running is always safe: plans converge and a site's operations are serialised.
+    """
+    queue = current_queue()
+    with unscoped():
+        unfinished = db.session.scalars(
+            select(Operation).where(Operation.status.in_(("queued", "running")))
+            .order_by(Operation.created_at)
+        ).all()
+        resumed = []
+        for operation in unfinished:
+            if queue.lock_is_held(f"site:{operation.site_id}"):
+                continue
+            if operation.status == "queued" and queue.job_is_pending(operation.job_id):
+                continue
+            operation.job_id = f"op-{operation.id}-{uuid.uuid4().hex[:8]}"
+            _append_log(operation, "resumed: the job working on it had stopped")
+            resumed.append(operation)
+        db.session.commit()
+    for operation in resumed:
+        enqueue_operation(operation)
+    return resumed
 
 
 def _earlier_unfinished(operation: Operation) -> Operation | None:

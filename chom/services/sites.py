@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from chom.extensions import db
-from chom.integration.queue import current_queue
 from chom.models import Operation, Site, Tenant, VpsServer
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
@@ -28,14 +27,9 @@ from chom.services.errors import (
     ValidationFailed,
 )
 from chom.services.lookup import get_or_not_found
+from chom.services.provisioning import enqueue_operation
 from chom.services.site_profile import site_context
 from chom.services.tenancy import Actor
-
-PROVISION_JOB = "chom.jobs.provisioning.run_operation"
-PROVISION_FAILED = "chom.jobs.provisioning.operation_failed"
-# Transient failures (a connection lost) are retried where the job is enqueued.
-JOB_RETRIES = 3
-JOB_RETRY_INTERVALS = [5, 30, 120]
 
 
 @dataclass(frozen=True)
@@ -201,7 +195,7 @@ def create_site(
     operation = _new_operation(actor, site, "provision")
     audit.record(actor, "site.created", site, domain=domain, type=type)
     db.session.commit()
-    _enqueue(operation)
+    enqueue_operation(operation)
     return CreatedSite(site, operation)
 
 
@@ -248,7 +242,7 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     operation = _new_operation(actor, site, kind)
     audit.record(actor, f"site.{action}", site, domain=site.domain)
     db.session.commit()
-    _enqueue(operation)
+    enqueue_operation(operation)
     return operation
 
 
@@ -275,14 +269,3 @@ def _new_operation(actor: Actor, site: Site, kind: str) -> Operation:
     db.session.add(operation)
     return operation
 
-
-def _enqueue(operation: Operation) -> None:
-    current_queue().enqueue(
-        PROVISION_JOB,
-        str(operation.id),
-        job_id=operation.job_id,
-        retries=JOB_RETRIES,
-        retry_intervals=JOB_RETRY_INTERVALS,
-        meta={"correlation_id": operation.correlation_id, "site_id": str(operation.site_id)},
-        on_failure=PROVISION_FAILED,
-    )
