@@ -9,8 +9,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from chom.services import accounts, fleet, operators, provisioning
-from chom.services.errors import ChomError
+from chom.services import accounts, fleet, operators, provisioning, sites
+from chom.services.domains import InvalidDomain, normalize_domain
+from chom.services.errors import ChomError, ValidationFailed
 
 chom_cli = AppGroup("chom", help="CHOM operator commands.")
 
@@ -99,6 +100,34 @@ def worker(burst):
 
     ok = run_worker(current_app._get_current_object(), burst=burst)
     sys.exit(0 if ok else 1)
+
+
+@chom_cli.command("plan")
+@click.argument("domain")
+@click.option("--type", "site_type", required=True, help="site type, e.g. html")
+@click.option("--php", "php_version", help="PHP version for PHP site types")
+@click.option("--options", "options_json", default="{}", help="site-type options as JSON")
+@click.option("--vps", "vps_name", help="the VPS to plan for (default: most room)")
+def plan(domain, site_type, php_version, options_json, vps_name):
+    """Print the provision plan a site would get; touches nothing."""
+    try:
+        options = json.loads(options_json)
+        domain = normalize_domain(domain)
+    except (json.JSONDecodeError, InvalidDomain) as error:
+        raise click.BadParameter(str(error)) from error
+    try:
+        preview = sites.preview_plan(
+            domain=domain, type=site_type, php_version=php_version, options=options,
+            vps=fleet.find_vps(vps_name) if vps_name else None)
+    except ValidationFailed as error:
+        raise click.ClickException(
+            "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.errors.items())
+        ) from error
+    except ChomError as error:
+        _fail(error)
+    click.echo(f"{preview.plan.action} {preview.domain} ({preview.type}) on {preview.vps_name}:")
+    for index, line in enumerate(preview.plan.describe(), start=1):
+        click.echo(f"  {index:>2}. {line}")
 
 
 @chom_cli.command("reconcile")

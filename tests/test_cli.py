@@ -228,3 +228,25 @@ def test_operator_create_needs_matching_confirmation(cli, clean_app):
     assert result.exit_code != 0
     with clean_app.app_context():
         assert db.session.scalar(select(User).where(User.email == "typo@ops.test")) is None
+
+
+def test_plan_prints_the_steps_and_touches_nothing(cli, clean_app):
+    assert cli("vps", "add", "planner", "--transport", "local").exit_code == 0
+    result = cli("plan", "Shop.Example.COM", "--type", "wordpress")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("provision shop.example.com (wordpress) on planner:")
+    assert "ensure database" in result.output and "reload nginx" in result.output
+    with clean_app.app_context():
+        from chom.models import Site
+
+        assert db.session.scalar(select(func.count(Site.id))) == 0
+
+
+def test_plan_reports_bad_input_clearly(cli, clean_app):
+    assert cli("vps", "add", "planner", "--transport", "local").exit_code == 0
+    for args, message in ((("bad domain", "--type", "html"), "bare host name"),
+                          (("ok.example.com", "--type", "joomla"), "Unknown site type"),
+                          (("ok.example.com", "--type", "html", "--vps", "nope"), "No VPS")):
+        result = cli("plan", *args)
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert "Traceback" not in result.output

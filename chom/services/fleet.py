@@ -11,7 +11,7 @@ from chom.models import Site, Tenant, VpsAllocation, VpsServer
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch, TransportUnavailable
-from chom.services.errors import Conflict, NoCapacity
+from chom.services.errors import Conflict, NoCapacity, NotFound
 
 
 def _live_sites_per_vps():
@@ -56,7 +56,18 @@ def _still_has_room(vps: VpsServer) -> bool:
     return used < vps.capacity
 
 
-def allocate_vps_for(tenant: Tenant, *, dedicated: bool, reserve: bool = True) -> VpsServer:
+def find_vps(name: str) -> VpsServer:
+    """A fleet VPS by name; `NotFound` otherwise."""
+    with unscoped():
+        vps = db.session.scalar(select(VpsServer).where(VpsServer.name == name))
+    if vps is None:
+        raise NotFound(f"No VPS named {name!r} in the fleet.")
+    return vps
+
+
+def allocate_vps_for(
+    tenant: Tenant | None, *, dedicated: bool, reserve: bool = True
+) -> VpsServer:
     """The active VPS with the most free capacity for `tenant`'s next site.
 
     Shared plans draw from the shared fleet; `dedicated` plans get the tenant's own VPS (or a

@@ -164,12 +164,8 @@ def create_site(
         raise DomainTaken(f"{domain} is already hosted on this platform.")
     if dry_run:
         vps = fleet.allocate_vps_for(tenant, dedicated=limits["dedicated_vps"], reserve=False)
-        draft = Site(id=uuid.uuid4(), domain=domain, type=type, php_version=php_version,
-                     options=options)
-        password = "(generated at provisioning)" if site_type.needs_database else None
-        plan = site_type.provision_plan(site_context(draft, vps, password))
-        db.session.rollback()
-        return PlanPreview(domain=domain, type=type, vps_name=vps.name, plan=plan)
+        return preview_plan(domain=domain, type=type, php_version=php_version, options=options,
+                            vps=vps)
 
     _reserve_site_slot(tenant)
     vps = fleet.allocate_vps_for(tenant, dedicated=limits["dedicated_vps"])
@@ -244,6 +240,27 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     db.session.commit()
     enqueue_operation(operation)
     return operation
+
+
+def preview_plan(
+    *,
+    domain: str,
+    type: str,
+    php_version: str | None = None,
+    options: dict | None = None,
+    vps: VpsServer | None = None,
+) -> PlanPreview:
+    """The provision plan a new site would get on `vps` (by default the shared VPS with the most
+    room), built without writing anything. Raises `ValidationFailed`, `NoCapacity`."""
+    options = options or {}
+    site_type, php_version = _validate_type_and_options(type, php_version, options)
+    vps = vps or fleet.allocate_vps_for(None, dedicated=False, reserve=False)
+    draft = Site(id=uuid.uuid4(), domain=domain, type=type, php_version=php_version,
+                 options=options)
+    password = "(generated at provisioning)" if site_type.needs_database else None
+    plan = site_type.provision_plan(site_context(draft, vps, password))
+    db.session.rollback()  # nothing of the draft may reach the database
+    return PlanPreview(domain=domain, type=type, vps_name=vps.name, plan=plan)
 
 
 def delete_site(actor: Actor, site_id) -> Operation:
