@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -21,7 +22,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from chom.plugins import build_plugin_manager, site_types, transports
     from chom.web import init_app as init_web
 
-    app = Flask(__name__, instance_relative_config=True)
+    # Tests and side-by-side installs keep their generated secrets in a folder of their own.
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "CHOM_INSTANCE_PATH"
+    )
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)

@@ -75,6 +75,12 @@ def from_environment(instance_path: Path) -> dict:
         "ALERTMANAGER_URL": env("ALERTMANAGER_URL"),
         "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
         "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
+        # ACME (Let's Encrypt by default; pebble in tests).
+        "ACME_DIRECTORY_URL": env(
+            "ACME_DIRECTORY_URL", "https://acme-v02.api.letsencrypt.org/directory"
+        ),
+        "ACME_CA_BUNDLE": env("ACME_CA_BUNDLE"),
+        "ACME_CONTACT_EMAIL": env("ACME_CONTACT_EMAIL"),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.

@@ -184,6 +184,11 @@ class SitePaths:
     php_socket: str
     database_name: str
     database_user: str
+    #: where HTTP-01 challenge files go; served at /.well-known/acme-challenge/
+    acme_challenge_dir: str
+    #: where the site's certificate (full chain) and private key go once issued
+    tls_certificate: str
+    tls_key: str
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,28 @@ class SiteContext:
     options: Mapping[str, Any]
     paths: SitePaths
     database_password: str | None = field(default=None, repr=False)
+    #: whether the site has a certificate at `paths.tls_certificate` (serve HTTPS too)
+    tls_enabled: bool = False
+
+
+def server_block_common(site: SiteContext, indent: str = "    ") -> str:
+    """The lines every server block of a site must include, inside `server { ... }`: the
+    location that answers ACME HTTP-01 challenges and, once the site has a certificate, the
+    HTTPS listener. Site types that write their own server blocks put this in each one."""
+    lines = [
+        "location ^~ /.well-known/acme-challenge/ {",
+        f"    alias {site.paths.acme_challenge_dir}/;",
+        "    default_type text/plain;",
+        "}",
+    ]
+    if site.tls_enabled:
+        lines = [
+            "listen 443 ssl;",
+            f"ssl_certificate {site.paths.tls_certificate};",
+            f"ssl_certificate_key {site.paths.tls_key};",
+            *lines,
+        ]
+    return "".join(f"{indent}{line}\n" for line in lines)
 
 
 @dataclass(frozen=True)
@@ -338,4 +365,5 @@ __all__ = [
     "Transport",
     "TransportUnavailable",
     "hookimpl",
+    "server_block_common",
 ]

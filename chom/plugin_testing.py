@@ -46,6 +46,9 @@ def make_site(
             php_socket=f"{root}/run/{user}.sock",
             database_name=f"chom_{site_id.replace('-', '')[:12]}",
             database_user=f"chom_{site_id.replace('-', '')[:12]}",
+            acme_challenge_dir=f"{root}/.acme/{domain}",
+            tls_certificate=f"{root}/.tls/{domain}.crt",
+            tls_key=f"{root}/.tls/{domain}.key",
         ),
         database_password=database_password,
     )

@@ -8,6 +8,7 @@ set -euo pipefail
 PACKAGES=(
   openssh-server nginx php8.2-fpm php8.2-mysql php8.2-cli mariadb-server mariadb-client
   wordpress wordpress-theme-twentytwentythree php-laravel-framework git iproute2 procps curl
+  pebble
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -43,7 +44,8 @@ fi
 
 for binary in /usr/sbin/sshd /usr/sbin/nginx /usr/sbin/php-fpm8.2 /usr/sbin/mariadbd \
               /usr/bin/mariadb-install-db /usr/bin/mariadb /usr/bin/mysqladmin /usr/bin/php8.2 \
-              /usr/bin/ssh-keygen /usr/sbin/ip /usr/bin/pkill /usr/bin/git /usr/bin/curl; do
+              /usr/bin/ssh-keygen /usr/sbin/ip /usr/bin/pkill /usr/bin/git /usr/bin/curl \
+              /usr/bin/pebble /usr/bin/pebble-challtestsrv; do
   if [ ! -x "$binary" ]; then
     echo "ensure-fleet: $binary is missing after install" >&2
     exit 1

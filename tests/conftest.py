@@ -40,6 +40,7 @@ def recreate_postgres_database(url: str) -> None:
 def base_config(tmp_path: Path, **overrides) -> dict:
     config = {
         "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
         "SECRET_KEY": "test-secret",
         "CHOM_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL,

@@ -54,6 +54,13 @@ def delete_site(site_id):
     return {"data": site_service.delete_site(current_actor(), site_id)}
 
 
+@blp.route("/sites/<site_id>/ssl", methods=["POST"])
+@blp.response(202, s.envelope(s.OperationOut, "SslEnvelope"))
+def issue_ssl(site_id):
+    """Issue (or renew) the site's certificate through ACME HTTP-01; 202 with the Operation."""
+    return {"data": site_service.request_operation(current_actor(), site_id, "ssl")}
+
+
 @blp.route("/sites/<site_id>/suspend", methods=["POST"])
 @blp.response(202, s.envelope(s.OperationOut, "SuspendEnvelope"))
 def suspend_site(site_id):

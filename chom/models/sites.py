@@ -39,6 +39,9 @@ class Site(PublicId, Timestamps, TenantOwned, Base):
     )
     ssl_enabled: Mapped[bool] = mapped_column(default=False)
     ssl_expires_at: Mapped[datetime | None]
+    # The issued chain and its key (encrypted), to install it again on a rebuilt or new VPS.
+    ssl_certificate_pem: Mapped[str | None] = mapped_column(Text)
+    ssl_key_encrypted: Mapped[str | None] = mapped_column(Text)
     db_password_encrypted: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None]
 

@@ -18,6 +18,7 @@ from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch
 from chom.plugins import current_site_types
+from chom.services import ssl
 from chom.services.lookup import get_or_not_found
 from chom.services.site_profile import profile_of, site_context
 
@@ -133,6 +134,9 @@ def _run_locked(operation_id: str) -> None:
         earlier = _earlier_unfinished(operation)
         if earlier is not None:
             raise OperationDeferred(f"waiting for {earlier.kind} operation {earlier.id}")
+        if operation.kind == "issue_ssl":
+            _issue_ssl(operation)
+            return
         site = operation.site
         lifecycle = LIFECYCLES[operation.kind]
         site_type = current_site_types()[site.type]
@@ -177,6 +181,37 @@ def _run_locked(operation_id: str) -> None:
         _finish(operation, site, "succeeded", None, lifecycle)
     if lifecycle.hook:
         _announce(lifecycle.hook, context)
+
+
+def _issue_ssl(operation: Operation) -> None:
+    site = operation.site
+    operation.status = "running"
+    operation.started_at = operation.started_at or utcnow()
+    operation.step_count, operation.error = len(ssl.PHASES), None
+    db.session.commit()
+
+    def progress(index: int, phase: str) -> None:
+        operation.step_index, operation.current_step = index, phase
+        _append_log(operation, f"[{index}/{len(ssl.PHASES)}] {phase}")
+        db.session.commit()
+
+    try:
+        ssl.issue_certificate(operation, site, progress)
+    except (ssl.CertificateFailed, PlanFailed, HostKeyMismatch) as error:
+        # The site keeps serving as it did: a certificate that failed does not fail the site.
+        operation.status, operation.error = "failed", str(error)
+        operation.finished_at = utcnow()
+        _append_log(operation, f"failed: {error}")
+        db.session.commit()
+        return
+    except TransportError as error:
+        _append_log(operation, f"connection to {site.vps.name} lost: {error}; will retry")
+        operation.error = str(error)
+        db.session.commit()
+        raise
+    operation.status, operation.finished_at = "succeeded", utcnow()
+    _append_log(operation, f"certificate installed; valid until {site.ssl_expires_at:%Y-%m-%d}")
+    db.session.commit()
 
 
 def _finish(operation, site, status, error, lifecycle: Lifecycle | None = None) -> None:

@@ -10,6 +10,8 @@ DEFAULT_PROFILE = {
     "web_root_base": "/var/www",
     "nginx_sites_dir": "/etc/nginx/sites-enabled",
     "php_socket_dir": "/run/php",
+    "acme_challenge_base": "/var/lib/chom/acme",
+    "tls_dir": "/etc/ssl/chom",
 }
 
 
@@ -30,6 +32,9 @@ def site_paths(site: Site, vps: VpsServer | None) -> SitePaths:
         php_socket=f"{profile['php_socket_dir']}/{user}.sock",
         database_name=f"chom_{short}",
         database_user=f"chom_{short}",
+        acme_challenge_dir=f"{profile['acme_challenge_base']}/{site.domain}",
+        tls_certificate=f"{profile['tls_dir']}/{site.domain}.crt",
+        tls_key=f"{profile['tls_dir']}/{site.domain}.key",
     )
 
 
@@ -42,4 +47,5 @@ def site_context(site: Site, vps: VpsServer | None, database_password: str | Non
         options=dict(site.options or {}),
         paths=site_paths(site, vps),
         database_password=database_password,
+        tls_enabled=bool(site.ssl_enabled),
     )

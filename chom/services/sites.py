@@ -200,6 +200,7 @@ SITE_ACTIONS = {
     "delete": ("deprovision", None),  # from any status but deleted
     "suspend": ("suspend", {"active"}),
     "resume": ("resume", {"suspended"}),
+    "ssl": ("issue_ssl", {"active"}),
 }
 
 

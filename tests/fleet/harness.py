@@ -383,6 +383,8 @@ class VpsHost:
             "nginx_sites_dir": str(state / "etc/nginx/sites-enabled"),
             "php_pool_dir": str(state / "etc/php/{php_version}/fpm/pool.d"),
             "php_socket_dir": str(state / "run/php"),
+            "acme_challenge_base": str(state / "var/lib/chom/acme"),
+            "tls_dir": str(state / "etc/ssl/chom"),
             "mysql_socket": self.mysql_socket,
             "manage_system_users": True,
             "commands": {

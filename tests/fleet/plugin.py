@@ -9,7 +9,11 @@ session, on failure or interruption too (and at exit as a last resort); a crashe
 leftovers are removed by the next start. After each test, a host a test left down (stopped,
 sshd killed or frozen) is brought back, so fault tests cannot break the tests that follow.
 
-Tests elsewhere get the fixture by registering this module once, in the top-level conftest:
+The session-scoped `pebble` fixture is the ACME test CA (tests/fleet/pebble.py): point a domain
+at a fleet host with `pebble.add_a_record(domain, host.address)`, then issue against
+`pebble.directory_url`, verifying its HTTPS with `pebble.ca_bundle`.
+
+Tests elsewhere get the fixtures by registering this module once, in the top-level conftest:
 `pytest_plugins = ["tests.fleet.plugin"]`.
 """
 
@@ -22,6 +26,7 @@ import threading
 
 import pytest
 
+from tests.fleet import pebble as _pebble
 from tests.fleet.harness import Fleet, FleetError, missing_binaries
 
 _fleet: Fleet | None = None
@@ -76,6 +81,23 @@ def fleet() -> Fleet:
         yield started
     finally:
         _stop_shared_fleet()
+
+
+@pytest.fixture(scope="session")
+def pebble() -> _pebble.Pebble:
+    """Pebble (ACME test CA) with its DNS server, started once per session."""
+    missing = _pebble.missing_binaries()
+    if missing:
+        pytest.fail(f"pebble needs {', '.join(missing)}: run scripts/ensure-fleet.sh",
+                    pytrace=False)
+    try:
+        started = _pebble.Pebble.start()
+    except _pebble.PebbleError as error:
+        pytest.fail(f"pebble did not start: {error}", pytrace=False)
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 def pytest_runtest_teardown(item, nextitem):

@@ -21,6 +21,9 @@ PATHS = SitePaths(
     php_socket="/run/php/site-3f1c2a9e.sock",
     database_name="site_3f1c2a9e",
     database_user="site_3f1c2a9e",
+    acme_challenge_dir="/var/lib/chom/acme/example.com",
+    tls_certificate="/etc/ssl/chom/example.com.crt",
+    tls_key="/etc/ssl/chom/example.com.key",
 )
 
 #: a VPS whose remote paths are sandboxed (as on the test fleet): nothing may assume /var/www
@@ -32,6 +35,9 @@ SANDBOX_PATHS = SitePaths(
     php_socket="/srv/fleet/vps1/run/pool-s9.sock",
     database_name="db_s9",
     database_user="u_s9",
+    acme_challenge_dir="/srv/fleet/vps1/acme/s9",
+    tls_certificate="/srv/fleet/vps1/tls/s9.crt",
+    tls_key="/srv/fleet/vps1/tls/s9.key",
 )
 
 #: (site type, case, options); the case "default" has golden files for every action, the

@@ -25,6 +25,8 @@ def sandbox_profile(root: str) -> dict:
         "nginx_sites_dir": str(base / "etc/nginx/sites-enabled"),
         "php_pool_dir": str(base / "etc/php/{php_version}/fpm/pool.d"),
         "php_socket_dir": str(base / "run/php"),
+        "acme_challenge_base": str(base / "var/lib/chom/acme"),
+        "tls_dir": str(base / "etc/ssl/chom"),
         "manage_system_users": False,
         "commands": {"nginx_test": ["true"], "nginx_reload": ["true"],
                      "php_fpm_reload": ["true"]},

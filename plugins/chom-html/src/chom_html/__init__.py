@@ -16,6 +16,7 @@ from chom.plugin_api import (
     SiteContext,
     SiteType,
     hookimpl,
+    server_block_common,
 )
 
 #: the text the default index page shows, and so what the health probe looks for
@@ -54,6 +55,7 @@ def nginx_site(site: SiteContext) -> str:
         "server {\n"
         "    listen 80;\n"
         f"    server_name {site.domain};\n"
+        f"{server_block_common(site)}"
         f"    root {site.paths.web_root};\n"
         "    index index.html;\n"
         "\n"
@@ -75,6 +77,7 @@ def suspended_nginx_site(site: SiteContext) -> str:
         "server {\n"
         "    listen 80;\n"
         f"    server_name {site.domain};\n"
+        f"{server_block_common(site)}"
         f"    root {site.paths.web_root};\n"
         "\n"
         f"    location = /{SUSPENDED_PAGE} {{\n"

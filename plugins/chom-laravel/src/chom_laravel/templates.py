@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from html import escape
 
-from chom.plugin_api import SiteContext
+from chom.plugin_api import SiteContext, server_block_common
 
 #: the suspended page lives in the web root, outside `public/`, so the normal block never serves it
 SUSPENDED_PAGE = ".chom-suspended.html"
@@ -73,6 +73,7 @@ def nginx_site(site: SiteContext) -> str:
         "server {\n"
         "    listen 80;\n"
         f"    server_name {site.domain};\n"
+        f"{server_block_common(site)}"
         f"    root {site.paths.web_root}/public;\n"
         "    index index.php;\n"
         "    client_max_body_size 64m;\n"
@@ -101,6 +102,7 @@ def suspended_nginx_site(site: SiteContext) -> str:
         "server {\n"
         "    listen 80;\n"
         f"    server_name {site.domain};\n"
+        f"{server_block_common(site)}"
         f"    root {site.paths.web_root};\n"
         "\n"
         f"    location = /{SUSPENDED_PAGE} {{\n"

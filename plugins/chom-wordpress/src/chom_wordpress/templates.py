@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from html import escape
 
-from chom.plugin_api import SiteContext
+from chom.plugin_api import SiteContext, server_block_common
 
 SALT_NAMES = (
     "AUTH_KEY",
@@ -124,6 +124,7 @@ def nginx_site(site: SiteContext) -> str:
         "server {\n"
         "    listen 80;\n"
         f"    server_name {site.domain};\n"
+        f"{server_block_common(site)}"
         f"    root {site.paths.web_root};\n"
         "    index index.php index.html;\n"
         "    client_max_body_size 64m;\n"
@@ -153,6 +154,7 @@ def suspended_nginx_site(site: SiteContext) -> str:
         "server {\n"
         "    listen 80;\n"
         f"    server_name {site.domain};\n"
+        f"{server_block_common(site)}"
         f"    root {site.paths.web_root};\n"
         "\n"
         f"    location = /{SUSPENDED_PAGE} {{\n"
