@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from rq import Worker
+from rq import SimpleWorker
 
 from chom.integration.queue import current_queue
 
 
-class AppWorker(Worker):
-    """Runs every job inside `app.app_context()`, so jobs use the app's settings and db."""
+class AppWorker(SimpleWorker):
+    """Runs every job inside `app.app_context()`, so jobs use the app's settings and db.
+
+    Jobs run in the worker process itself (no fork per job), so its database pool and its
+    pooled SSH connections outlive a job: a new connection per job cost ~80 ms of SSH set-up
+    and a new PostgreSQL session (docs/performance.md). Scale out with more worker processes.
+    """
 
     app = None
 
