@@ -72,6 +72,15 @@ class TenantOut(ma.Schema):
     created_at = fields.DateTime()
 
 
+class TenantUsage(ma.Schema):
+    sites = fields.Integer()
+    max_sites = fields.Integer(allow_none=True, metadata={"description": "null: unlimited"})
+
+
+class TenantDetail(TenantOut):
+    usage = fields.Nested(TenantUsage)
+
+
 class TenantIn(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
 

@@ -49,3 +49,32 @@ def list_tenants():
 def create_tenant(body):
     """Create a tenant (admin and owner)."""
     return {"data": tenants.create_tenant(current_actor(), **body)}
+
+
+def _tenant_out(usage):
+    tenant = usage.tenant
+    return {"id": tenant.id, "name": tenant.name, "plan": tenant.plan, "status": tenant.status,
+            "trial_ends_at": tenant.trial_ends_at, "created_at": tenant.created_at,
+            "usage": {"sites": usage.sites, "max_sites": usage.max_sites}}
+
+
+@blp.route("/tenants/<tenant_id>", methods=["GET"])
+@blp.response(200, s.envelope(s.TenantDetail, "TenantDetailEnvelope"))
+def show_tenant(tenant_id):
+    """A tenant the caller reaches, with its usage against its plan."""
+    return {"data": _tenant_out(tenants.get_tenant(current_actor(), tenant_id))}
+
+
+@blp.route("/tenants/<tenant_id>", methods=["PATCH"])
+@blp.arguments(s.TenantIn)
+@blp.response(200, s.envelope(s.TenantOut, "TenantRenamedEnvelope"))
+def rename_tenant(body, tenant_id):
+    """Rename a tenant (admin and owner)."""
+    return {"data": tenants.rename_tenant(current_actor(), tenant_id, **body)}
+
+
+@blp.route("/tenants/<tenant_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_tenant(tenant_id):
+    """Delete a tenant with no sites (409 lists them otherwise)."""
+    tenants.delete_tenant(current_actor(), tenant_id)

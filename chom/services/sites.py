@@ -211,10 +211,10 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     re-runs the kind of the site's last failed operation. Raises `Conflict` when the site's
     status does not allow the action.
     """
-    actor.require("sites:write")
-    site = get_or_not_found(Site, site_id, "Site")
+    site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
     if site.deleted_at is not None:
         raise NotFound("Site not found.")
+    actor.require("sites:write")
     if action == "retry":
         if site.status != "failed":
             raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")

@@ -32,3 +32,18 @@ def test_viewer_cannot_delete_a_site(clean_app, client, register, local_vps):
     assert response.status_code == 403
     assert response.json["type"].endswith("/forbidden")
     assert owner.get(f"/api/v1/sites/{site['id']}").json["data"]["status"] != "deleting"
+
+
+def test_out_of_scope_is_404_even_for_a_role_that_may_not_act(clean_app, client, register,
+                                                             local_vps):
+    owner = register("Acme")
+    site = owner.create_site("scoped.example.com").json["data"]
+    other = register("Other")
+    viewer = add_member(clean_app, other, "viewer")
+    for method, path in (("DELETE", f"/api/v1/sites/{site['id']}"),
+                         ("POST", f"/api/v1/sites/{site['id']}/suspend"),
+                         ("PATCH", f"/api/v1/tenants/{owner.tenant_id}"),
+                         ("DELETE", f"/api/v1/tenants/{owner.tenant_id}")):
+        response = client.open(path, method=method, headers=viewer["headers"],
+                               json={"name": "x"} if method == "PATCH" else None)
+        assert response.status_code == 404, (method, path, response.status_code)
