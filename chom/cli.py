@@ -62,8 +62,10 @@ def vps_group():
 @click.option("--transport", default="ssh", show_default=True, type=click.Choice(["ssh", "local"]))
 @click.option("--host-key", help='pin this key ("ssh-ed25519 AAAA..."); default: fetch it now')
 @click.option("--settings", "settings_json", default="{}", help="VPS profile as JSON")
+@click.option("--key-file", type=click.File("r"),
+              help="this VPS's own SSH private key (stored encrypted)")
 def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, host_key,
-            settings_json):
+            settings_json, key_file):
     """Add a VPS to the fleet (ssh: pins its host key and checks its stack)."""
     try:
         settings = json.loads(settings_json)
@@ -75,7 +77,9 @@ def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, host_key
                    capacity=capacity, dedicated=dedicated, settings=settings)
     try:
         if transport == "ssh":
-            vps = fleet.register_vps(host_key=host_key, **options)
+            vps = fleet.register_vps(host_key=host_key,
+                                     private_key_pem=key_file.read() if key_file else None,
+                                     **options)
             click.echo(f"Pinned host key: {vps.host_key}")
         else:
             vps = fleet.add_vps(transport=transport, **options)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from chom.extensions import db
 from chom.integration.transports.pool import transport_for
-from chom.integration.transports.ssh import fetch_host_key
+from chom.integration.transports.ssh import fetch_host_key, load_private_key
 from chom.models import Site, Tenant, VpsAllocation, VpsServer
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
@@ -105,6 +106,7 @@ def add_vps(
     dedicated: bool = False,
     host_key: str | None = None,
     settings: dict | None = None,
+    ssh_private_key_encrypted: str | None = None,
 ) -> VpsServer:
     """Record a VPS in the fleet. Raises `Conflict` when the name is taken."""
     with unscoped():
@@ -120,6 +122,7 @@ def add_vps(
             kind="dedicated" if dedicated else "shared",
             host_key=host_key,
             settings=settings or {},
+            ssh_private_key_encrypted=ssh_private_key_encrypted,
         )
         db.session.add(vps)
         db.session.commit()
@@ -156,19 +159,30 @@ def register_vps(
     dedicated: bool = False,
     host_key: str | None = None,
     settings: dict | None = None,
+    private_key_pem: str | None = None,
 ) -> VpsServer:
     """Add an SSH VPS: pin its host key (given, or fetched now for the operator to check),
-    connect with it, check the stack is there, and record it. Nothing is saved on failure."""
+    connect with it (with its own private key when given, stored encrypted), check the stack
+    is there, and record it. Nothing is saved on failure."""
+    encrypted_key = None
+    if private_key_pem:
+        try:
+            load_private_key(pem=private_key_pem)
+        except ValueError as error:
+            raise Conflict(f"The private key is not usable: {error}") from error
+        encrypted_key = current_app.extensions["chom_secrets"].encrypt(private_key_pem)
     try:
         pinned = host_key or fetch_host_key(host, port)
         draft = VpsServer(name=name, host=host, port=port, ssh_user=ssh_user, transport="ssh",
-                          host_key=pinned, settings=settings or {})
+                          host_key=pinned, settings=settings or {},
+                          ssh_private_key_encrypted=encrypted_key)
         stack = probe_stack(draft)
     except (TransportUnavailable, HostKeyMismatch) as error:
         raise Conflict(f"Could not reach {host}:{port} over SSH: {error}") from error
     return add_vps(name=name, host=host, port=port, ssh_user=ssh_user, transport="ssh",
                    capacity=capacity, dedicated=dedicated, host_key=pinned,
-                   settings={**(settings or {}), "stack": stack})
+                   settings={**(settings or {}), "stack": stack},
+                   ssh_private_key_encrypted=encrypted_key)
 
 
 def list_vps() -> list[VpsServer]:

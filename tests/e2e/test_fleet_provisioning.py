@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import requests
 from sqlalchemy import select
@@ -43,17 +46,26 @@ def _host_of(hosts, site):
     return next(h for h in hosts if h.name == site["vps"]["name"])
 
 
-def test_vps_add_pins_the_presented_key_and_checks_the_stack(clean_app, fleet):
+def test_vps_add_pins_the_presented_key_and_checks_the_stack(clean_app, fleet, register):
     host = fleet.hosts[0]
     runner = clean_app.test_cli_runner()
+    settings = dict(host.profile)
     result = runner.invoke(args=[
         "chom", "vps", "add", host.address, "--name", "cli-added",
-        "--settings", f'{{"ssh_key_path": "{host.client_key_path}"}}'])
+        "--key-file", host.client_key_path, "--settings", json.dumps(settings)])
     assert result.exit_code == 0, result.output
     with clean_app.app_context():
         vps = db.session.scalar(select(VpsServer).where(VpsServer.name == "cli-added"))
         assert vps.host_key == host.host_key
         assert {"nginx", "git"} <= set(vps.settings["stack"])
+        # The VPS's own key is stored encrypted, never as written.
+        plain = Path(host.client_key_path).read_text()
+        assert vps.ssh_private_key_encrypted and plain not in vps.ssh_private_key_encrypted
+        assert "ssh_key_path" not in vps.settings
+    # ...and it is the key the transport uses: a site provisions with it.
+    account = register("Own Key Co")
+    _provisioned(account, account.create_site("ownkey.example.com"))
+    assert _get(host, "ownkey.example.com").status_code == 200
 
 
 def test_html_site_is_served_by_its_vps_and_deleted_without_trace(register, fleet_vps):

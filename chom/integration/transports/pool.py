@@ -12,17 +12,21 @@ _open: dict[tuple, object] = {}
 
 
 def vps_view(vps) -> SimpleNamespace:
-    """What a transport may know of a VPS row, detached from the database session."""
+    """What a transport may know of a VPS row, detached from the database session; its own
+    private key (stored encrypted) is decrypted here, for the transport only."""
+    private_key = None
+    if vps.ssh_private_key_encrypted:
+        private_key = current_app.extensions["chom_secrets"].decrypt(vps.ssh_private_key_encrypted)
     return SimpleNamespace(
         id=str(vps.id), name=vps.name, host=vps.host, port=vps.port, ssh_user=vps.ssh_user,
-        host_key=vps.host_key, settings=dict(vps.settings or {}),
+        host_key=vps.host_key, settings=dict(vps.settings or {}), private_key_pem=private_key,
     )
 
 
 def transport_for(vps):
     """The pooled transport for `vps`; a changed VPS row (new key, new host) gets a new one."""
     key = (vps.id, vps.host, vps.port, vps.ssh_user, vps.host_key, vps.transport,
-           repr(sorted((vps.settings or {}).items())))
+           vps.ssh_private_key_encrypted, repr(sorted((vps.settings or {}).items())))
     with _lock:
         transport = _open.get(key)
         if transport is None:

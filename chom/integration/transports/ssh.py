@@ -9,6 +9,7 @@ here, at the boundary, with `shlex.join`.
 from __future__ import annotations
 
 import base64
+import io
 import select
 import shlex
 import socket
@@ -40,13 +41,16 @@ def host_key_line(key: paramiko.PKey) -> str:
     return f"{key.get_name()} {key.get_base64()}"
 
 
-def load_private_key(path: str) -> paramiko.PKey:
+def load_private_key(path: str | None = None, *, pem: str | None = None) -> paramiko.PKey:
+    """A private key from a file, or from PEM text (a VPS's own key, decrypted)."""
     for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
+            if pem is not None:
+                return key_class.from_private_key(io.StringIO(pem))
             return key_class.from_private_key_file(path)
         except paramiko.SSHException:
             continue
-    raise ValueError(f"no supported private key in {path}")
+    raise ValueError(f"no supported private key in {'the given text' if pem else path}")
 
 
 def _connected_socket(host: str, port: int, timeout: float) -> socket.socket:
@@ -75,10 +79,13 @@ class SshTransport(Transport):
         self.host, self.port, self.user = vps.host, vps.port, vps.ssh_user or "root"
         self.vps_name = vps.name
         self.host_key = parse_host_key(vps.host_key)
+        # The VPS's own key first, then a key file named in its profile, then the platform's.
         key_path = vps.settings.get("ssh_key_path") or config.get("CHOM_SSH_KEY_PATH")
-        self.private_key = getattr(vps, "private_key", None) or (
-            load_private_key(key_path) if key_path else None
-        )
+        own_key = getattr(vps, "private_key_pem", None)
+        if own_key:
+            self.private_key = load_private_key(pem=own_key)
+        else:
+            self.private_key = load_private_key(key_path) if key_path else None
         self.connect_timeout = float(vps.settings.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
