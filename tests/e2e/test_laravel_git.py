@@ -1,0 +1,85 @@
+"""A Laravel app deployed from a git repository the test hosts itself (git daemon)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+import requests
+
+from chom.services import fleet as fleet_service
+
+GREETING = "Deployed from git"
+
+
+def _git(*args, cwd) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "HOME": str(cwd),
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+                        "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def laravel_repo(fleet, tmp_path):
+    """`git://<host side of vps1's link>/app.git`: an app on Debian's Laravel framework (its
+    vendor/autoload.php is committed, so no Composer registry is needed)."""
+    from chom_laravel import templates
+
+    work = tmp_path / "app"
+    for path, content in templates.STARTER_FILES.items():
+        target = work / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content.replace("'Hello from Laravel '", f"'{GREETING} '"))
+    (work / "artisan").write_text("#!/usr/bin/env php\n<?php\n")
+    (work / "vendor").mkdir()
+    (work / "vendor/autoload.php").write_text("<?php\n// Debian's php-laravel-framework.\n")
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", ".", cwd=work)
+    _git("commit", "-q", "-m", "app", cwd=work)
+    served = tmp_path / "served"
+    served.mkdir()
+    _git("clone", "-q", "--bare", str(work), str(served / "app.git"), cwd=tmp_path)
+    address = fleet.hosts[0].host_address
+    daemon = subprocess.Popen(
+        ["git", "daemon", "--reuseaddr", f"--listen={address}", "--port=9418",
+         f"--base-path={served}", "--export-all", str(served)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            probe = subprocess.run(["git", "ls-remote", f"git://{address}/app.git"],
+                                   capture_output=True, check=False)
+            if probe.returncode == 0:
+                break
+            time.sleep(0.1)
+        yield f"git://{address}/app.git"
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+def test_laravel_app_from_git_answers_through_php_fpm(clean_app, register, fleet,
+                                                      laravel_repo):
+    host = fleet.hosts[0]
+    with clean_app.app_context():
+        fleet_service.add_vps(**host.add_vps_kwargs(
+            settings={**host.profile, "ssh_key_path": host.client_key_path}))
+    account = register("Git Co")
+    created = account.create_site("gitapp.example.com", type="laravel",
+                                  options={"git_url": laravel_repo, "git_ref": "main"})
+    assert created.status_code == 202, created.json
+    operation = account.wait_for_operation(created.json["meta"]["operation_id"], timeout=180)
+    assert operation["status"] == "succeeded", operation["log"]
+    page = requests.get(host.http_url, headers={"Host": "gitapp.example.com"}, timeout=10)
+    assert page.status_code == 200 and GREETING in page.text, page.text[:300]
+    env = host.path("var/www/gitapp.example.com/.env").read_text()
+    assert "APP_KEY=base64:" in env and "DB_DATABASE=chom_" in env
+
+    # Provisioning again converges: the clone is not redone, the app keeps answering.
+    retried = account.post(f"/api/v1/sites/{created.json['data']['id']}/suspend")
+    account.wait_for_operation(retried.json["data"]["id"], timeout=60)
+    resumed = account.post(f"/api/v1/sites/{created.json['data']['id']}/resume")
+    assert account.wait_for_operation(resumed.json["data"]["id"], timeout=60)[
+        "status"] == "succeeded"
+    assert GREETING in requests.get(host.http_url, headers={"Host": "gitapp.example.com"},
+                                    timeout=10).text
