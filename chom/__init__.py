@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from chom.extensions import csrf, db, limiter, login_manager, migrate
     from chom.integration.queue import build_queue
     from chom.integration.secrets import SecretBox
+    from chom.observability import init_app as init_observability
     from chom.plugins import build_plugin_manager, site_types, transports
     from chom.web import init_app as init_web
 
@@ -54,5 +55,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in API_BLUEPRINTS:
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF to defend against
     init_web(app)
+    init_observability(app)
     init_cli(app)
     return app

@@ -75,6 +75,8 @@ def from_environment(instance_path: Path) -> dict:
         "ALERTMANAGER_URL": env("ALERTMANAGER_URL"),
         "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
         "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
+        # Reverse proxies (IPs/CIDRs) whose X-Forwarded-For the metrics scrape check believes.
+        "CHOM_TRUSTED_PROXIES": env("CHOM_TRUSTED_PROXIES", ""),
         # ACME (Let's Encrypt by default; pebble in tests).
         "ACME_DIRECTORY_URL": env(
             "ACME_DIRECTORY_URL", "https://acme-v02.api.letsencrypt.org/directory"

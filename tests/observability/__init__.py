@@ -1,0 +1,1 @@
+"""Tests of the Prometheus scrape endpoint and its metrics."""
