@@ -7,7 +7,7 @@ from flask import g, request
 from chom.models.scoping import enter_scope
 from chom.services import accounts
 from chom.services.errors import NotAuthenticated
-from chom.services.tenancy import Actor, RequestInfo, resolve_actor
+from chom.services.tenancy import Actor, RequestInfo, actor_from_reach
 
 
 def _bearer() -> str | None:
@@ -18,12 +18,13 @@ def _bearer() -> str | None:
     return value.strip()
 
 
-def token_user():
-    """The (user, token) of the request's bearer token, looked up once per request."""
-    if "chom_token_user" not in g:
+def token_grant() -> accounts.TokenGrant | None:
+    """What the request's bearer token grants, looked up once per request (never across
+    requests: a revoked token, a deactivated user or a removed member stops at once)."""
+    if "chom_token_grant" not in g:
         plain = _bearer()
-        g.chom_token_user = accounts.user_for_token(plain) if plain else None
-    return g.chom_token_user
+        g.chom_token_grant = accounts.grant_for_token(plain) if plain else None
+    return g.chom_token_grant
 
 
 def request_info() -> RequestInfo:
@@ -38,16 +39,15 @@ def current_actor() -> Actor:
     """The authenticated actor, with its scope installed; `NotAuthenticated` otherwise."""
     if "chom_actor" in g:
         return g.chom_actor
-    found = token_user()
-    if found is None:
+    grant = token_grant()
+    if grant is None:
         raise NotAuthenticated("Send a valid API token: `Authorization: Bearer <token>`.")
-    user, token = found
-    actor = resolve_actor(
-        user,
-        organization_id=token.organization_id,
+    actor = actor_from_reach(
+        grant.user_id,
+        grant.reach,
         tenant_ref=request.headers.get("X-Tenant-ID") or request.args.get("tenant"),
-        abilities=list(token.abilities or []),
-        token=token,
+        abilities=grant.abilities,
+        token_id=grant.token_id,
         request=request_info(),
     )
     enter_scope(actor.scope)
@@ -57,7 +57,7 @@ def current_actor() -> Actor:
 
 def rate_limit_key() -> str:
     """Per user when a valid token is sent, else per client address."""
-    found = token_user()
-    if found is not None:
-        return f"user:{found[0].id}"
+    grant = token_grant()
+    if grant is not None:
+        return f"user:{grant.user_id}"
     return f"ip:{request.remote_addr}"

@@ -12,14 +12,13 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, bindparam, select, update
 
 from chom.extensions import db
 from chom.models import ApiToken, Membership, Organization, Subscription, Tenant, User
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
-from chom.services import audit
+from chom.services import audit, tenancy
 from chom.services.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
 from chom.services.lookup import get_or_not_found
 from chom.services.tenancy import Actor
@@ -168,29 +167,65 @@ def login(email: str, password: str) -> LoginResult:
     return login_token(authenticate(email, password))
 
 
-def user_for_token(plain: str) -> tuple[User, ApiToken] | None:
-    """The user and token behind a bearer value, or None when unknown, revoked or expired."""
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a valid bearer token grants, as plain values: its user, and the membership and
+    reachable tenants of the token's organization (rows of `tenancy.REACH_COLUMNS`)."""
+
+    token_id: uuid.UUID
+    user_id: uuid.UUID
+    abilities: list[str]
+    reach: list
+
+
+_tokens = ApiToken.__table__
+_users = User.__table__
+# Token, active user, membership in the token's organization and the tenants it reaches, in one
+# round trip. Revocation, expiry, a deactivated user and a removed membership all show here, on
+# every request: nothing about a token is cached.
+_GRANT_QUERY = (
+    select(
+        _tokens.c.id.label("token_id"),
+        _tokens.c.user_id,
+        _tokens.c.abilities,
+        _tokens.c.expires_at,
+        _tokens.c.last_used_at,
+        *tenancy.REACH_COLUMNS,
+    )
+    .select_from(
+        tenancy.join_reach(
+            _tokens.join(_users, and_(_users.c.id == _tokens.c.user_id, _users.c.is_active)),
+            and_(
+                Membership.__table__.c.user_id == _tokens.c.user_id,
+                Membership.__table__.c.organization_id == _tokens.c.organization_id,
+            ),
+        )
+    )
+    .where(_tokens.c.token_hash == bindparam("digest"), _tokens.c.revoked_at.is_(None))
+    .order_by(*tenancy.REACH_ORDER)
+)
+
+
+def grant_for_token(plain: str) -> TokenGrant | None:
+    """What a bearer value grants, or None when unknown, revoked, expired or its user is
+    deactivated. A token whose membership is gone comes back with no membership in `reach`
+    (`tenancy.actor_from_reach` answers `NotFound` for it)."""
     if not plain.startswith(TOKEN_PREFIX):
         return None
-    with unscoped():
-        token = db.session.scalar(
-            select(ApiToken)
-            .options(joinedload(ApiToken.user))
-            .where(ApiToken.token_hash == _token_digest(plain))
-        )
-        if token is None or token.revoked_at is not None:
+    with unscoped():  # an authentication look-up
+        rows = db.session.execute(_GRANT_QUERY, {"digest": _token_digest(plain)}).all()
+        if not rows:
             return None
+        first = rows[0]
         now = utcnow()
-        if token.expires_at is not None and token.expires_at <= now:
+        if first.expires_at is not None and first.expires_at <= now:
             return None
-        if not token.user.is_active:
-            return None
-        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        if first.last_used_at is None or first.last_used_at < now - LAST_USED_RESOLUTION:
             db.session.execute(
-                update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+                update(ApiToken).where(ApiToken.id == first.token_id).values(last_used_at=now)
             )
             db.session.commit()
-        return token.user, token
+    return TokenGrant(first.token_id, first.user_id, list(first.abilities or []), rows)
 
 
 def create_token(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from dataclasses import dataclass
 
 import jsonschema
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -34,7 +35,7 @@ from chom.services.tenancy import Actor
 
 @dataclass(frozen=True)
 class SitePage:
-    items: list[Site]
+    items: list  # `Site` objects (`list_sites`) or plain rows (`list_site_rows`)
     total: int
     page: int
     per_page: int
@@ -60,26 +61,77 @@ def plan_limits(tenant: Tenant) -> dict:
     return current_app.config["CHOM_PLANS"][tenant.plan]
 
 
+def _site_list_filter(query, status: str | None, type: str | None):
+    # Deleted sites show only when asked for by status.
+    query = query.where(Site.status == status if status else Site.deleted_at.is_(None))
+    if type:
+        query = query.where(Site.type == type)
+    return query
+
+
+def _page_total(make_query, page: int, per_page: int, found: int) -> int:
+    """The number of rows `make_query()` selects, counted only when the page cannot tell."""
+    offset = (page - 1) * per_page
+    if found and found < per_page:
+        return offset + found  # the last page's rows give the total: no count needed
+    # Over the ORM session, so the scope's criteria reach the counted subquery too.
+    return db.session.scalar(select(func.count()).select_from(make_query().subquery())) or 0
+
+
 def list_sites(
     actor: Actor, *, page: int, per_page: int, status: str | None = None, type: str | None = None
 ) -> SitePage:
     """The current tenant's sites (deleted ones only when asked by status), newest first."""
     actor.require("sites:read")
-    # Deleted sites show only when asked for by status.
-    query = select(Site).where(Site.status == status if status else Site.deleted_at.is_(None))
-    if type:
-        query = query.where(Site.type == type)
+    query = _site_list_filter(select(Site), status, type)
     newest_first = query.order_by(Site.created_at.desc(), Site.id).options(
         # The list shows each site's VPS: load it in the same query, not once per site.
         joinedload(Site.vps).load_only(VpsServer.id, VpsServer.name)
     )
     offset = (page - 1) * per_page
     items = db.session.scalars(newest_first.limit(per_page).offset(offset)).all()
-    if items and len(items) < per_page:
-        total = offset + len(items)  # the last page's rows give the total: no count needed
-    else:
-        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    return SitePage(list(items), total or 0, page, per_page)
+    total = _page_total(lambda: query, page, per_page, len(items))
+    return SitePage(list(items), total, page, per_page)
+
+
+# The columns the API's site list shows (`chom.api.schemas.site_row_out`), as plain rows.
+_SITE_ROW = select(
+    Site.id, Site.domain, Site.type, Site.status, Site.php_version,
+    Site.ssl_enabled, Site.ssl_expires_at, Site.created_at, Site.updated_at,
+    VpsServer.id.label("vps_id"), VpsServer.name.label("vps_name"),
+).outerjoin(Site.vps)
+
+
+@functools.cache
+def _site_rows_statement(by_status: bool, by_type: bool):
+    """The page statement for one combination of filters, built once: values are bound at
+    execution (`status`, `type`, `limit`, `offset`), so building it costs nothing per request.
+    It is an ORM select, so the session's scoping hook adds the tenant criteria as usual."""
+    query = _SITE_ROW.where(
+        Site.status == bindparam("status") if by_status else Site.deleted_at.is_(None)
+    )
+    if by_type:
+        query = query.where(Site.type == bindparam("type"))
+    return query.order_by(Site.created_at.desc(), Site.id).limit(
+        bindparam("limit", type_=Integer)
+    ).offset(bindparam("offset", type_=Integer))
+
+
+def list_site_rows(
+    actor: Actor, *, page: int, per_page: int, status: str | None = None, type: str | None = None
+) -> SitePage:
+    """As `list_sites`, with plain rows of the listed columns instead of ORM objects (the API's
+    list: no object construction, no identity map). The statement is an ORM select run through
+    the session, so the tenant scope's criteria apply to it exactly as to `list_sites`."""
+    actor.require("sites:read")
+    offset = (page - 1) * per_page
+    rows = db.session.execute(
+        _site_rows_statement(bool(status), bool(type)),
+        {"status": status, "type": type, "limit": per_page, "offset": offset},
+    ).all()
+    total = _page_total(lambda: _site_list_filter(select(Site.id), status, type), page,
+                        per_page, len(rows))
+    return SitePage(rows, total, page, per_page)
 
 
 def get_site(actor: Actor, site_id) -> Site:
