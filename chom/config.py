@@ -91,6 +91,8 @@ def from_environment(instance_path: Path) -> dict:
         "OPENAPI_VERSION": "3.1.0",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+        # Requests larger than this are refused with 413 (uploads of site content included).
+        "MAX_CONTENT_LENGTH": int(env("CHOM_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
     }

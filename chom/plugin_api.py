@@ -42,13 +42,30 @@ class EnsureDirectory(Step):
 
 @dataclass(frozen=True)
 class PutFile(Step):
+    """Write a file when its content differs; with `replace=False`, only when it is missing
+    (a default page the site's owner may have replaced since)."""
+
     path: str
     content: str = field(repr=False)  # may hold secrets (wp-config.php, .env)
     owner: str | None = None
     mode: str = "0644"
+    replace: bool = True
 
     def describe(self) -> str:
-        return f"put file {self.path}"
+        return f"put file {self.path}" + ("" if self.replace else " (when missing)")
+
+
+@dataclass(frozen=True)
+class ExtractArchive(Step):
+    """Unpack a tar archive into a directory. CHOM builds the archive itself from an upload
+    it has validated (regular files and directories only, no path leaves the directory)."""
+
+    path: str
+    archive: bytes = field(repr=False)
+    owner: str | None = None
+
+    def describe(self) -> str:
+        return f"extract {len(self.archive)} bytes of content into {self.path}"
 
 
 @dataclass(frozen=True)
@@ -249,6 +266,8 @@ class SiteType(ABC):
     options_schema: Mapping[str, Any] = {"type": "object", "additionalProperties": False}
     #: whether the site needs a database (the core generates and stores its password)
     needs_database: bool = False
+    #: whether owners may upload content (an archive unpacked into the web root)
+    accepts_content: bool = False
 
     @abstractmethod
     def provision_plan(self, site: SiteContext) -> Plan:
@@ -343,6 +362,7 @@ __all__ = [
     "CommandResult",
     "DropDatabase",
     "EnsureDatabase",
+    "ExtractArchive",
     "EnsureDirectory",
     "EnsureNginxSite",
     "EnsurePhpPool",

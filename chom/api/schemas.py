@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from chom.models import SITE_STATUSES
@@ -129,6 +130,10 @@ class TokenCreated(TokenOut):
 
 
 # --- Sites and operations -----------------------------------------------------------------------
+
+
+class ContentUpload(ma.Schema):
+    archive = Upload(required=True, metadata={"description": "a .zip, .tar or .tar.gz"})
 
 
 class PageArgs(ma.Schema):

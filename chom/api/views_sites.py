@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from chom.api import schemas as s
 from chom.api.auth import current_actor
 from chom.api.limits import api_limit
+from chom.services import content
 from chom.services import sites as site_service
 from chom.services.sites import PlanPreview
 
@@ -64,6 +65,18 @@ def delete_site(site_id):
 def issue_ssl(site_id):
     """Issue (or renew) the site's certificate through ACME HTTP-01; 202 with the Operation."""
     return {"data": site_service.request_operation(current_actor(), site_id, "ssl")}
+
+
+@blp.route("/sites/<site_id>/content", methods=["POST"])
+@blp.arguments(s.ContentUpload, location="files")
+@blp.response(202, s.envelope(s.OperationOut, "ContentEnvelope"))
+def upload_content(files, site_id):
+    """Upload a zip or tar archive of the site's files (HTML sites); it is validated (no path
+    leaves the web root, no links) and unpacked into the web root by an Operation."""
+    upload = files["archive"]
+    return {"data": content.deploy_content(current_actor(), site_id,
+                                           filename=upload.filename or "upload",
+                                           data=upload.read())}
 
 
 @blp.route("/sites/<site_id>/suspend", methods=["POST"])

@@ -20,6 +20,7 @@ from chom.plugin_api import (
     EnsureNginxSite,
     EnsurePhpPool,
     EnsureSystemUser,
+    ExtractArchive,
     Plan,
     PutFile,
     ReloadService,
@@ -71,8 +72,8 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
+def _b64(data: str | bytes) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
 
 
 class Profile:
@@ -121,8 +122,23 @@ def _ensure_directory(step: EnsureDirectory, profile: Profile) -> list[str]:
 
 
 def _put_file(step: PutFile, profile: Profile) -> list[str]:
-    return _write_file(step.path, step.content, step.mode,
-                       step.owner if profile.manage_users else None)
+    lines = _write_file(step.path, step.content, step.mode,
+                        step.owner if profile.manage_users else None)
+    if step.replace:
+        return lines
+    return [f"if [ ! -e {q(step.path)} ]; then", *lines, "fi"]
+
+
+def _extract_archive(step: ExtractArchive, profile: Profile) -> list[str]:
+    lines = [
+        f"mkdir -p -- {q(step.path)} || return 1",
+        f"printf %s {q(_b64(step.archive))} | base64 -d | tar --extract --file=- "
+        f"--no-same-owner --no-same-permissions --directory={q(step.path)} || return 1",
+        "chom_result=changed",
+    ]
+    if step.owner and profile.manage_users:
+        lines.append(f"chown -R {q(step.owner)} {q(step.path)} || return 1")
+    return lines
 
 
 def _remove_path(step: RemovePath, profile: Profile) -> list[str]:
@@ -227,6 +243,7 @@ def _reload_service(step: ReloadService, profile: Profile) -> list[str]:
 RENDERERS: dict[type[Step], Callable[[Step, Profile], list[str]]] = {
     EnsureDirectory: _ensure_directory,
     PutFile: _put_file,
+    ExtractArchive: _extract_archive,
     RemovePath: _remove_path,
     RunCommand: _run_command,
     EnsureSystemUser: _ensure_system_user,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chom.models.base import Base, PublicId, TenantOwned, Timestamps
@@ -67,6 +67,8 @@ class Operation(PublicId, Timestamps, TenantOwned, Base):
     job_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # What the operation carries to the VPS beyond the plan (uploaded content, repacked).
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     site: Mapped[Site | None] = relationship()
 

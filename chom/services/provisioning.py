@@ -16,7 +16,7 @@ from chom.integration.transports.pool import transport_for
 from chom.models import Operation
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
-from chom.plugin_api import HostKeyMismatch
+from chom.plugin_api import EnsureDirectory, ExtractArchive, HostKeyMismatch, Plan
 from chom.plugins import current_site_types
 from chom.services import ssl
 from chom.services.lookup import get_or_not_found
@@ -27,12 +27,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """How an operation kind moves its site, and which hook announces the result."""
+    """How an operation kind moves its site, and which hook announces the result.
+
+    A `None` status leaves the site's status as it is; `fails_site=False` means a failure
+    fails the operation only (the site keeps serving what it served)."""
 
     action: str
-    running_status: str
-    done_status: str
+    running_status: str | None
+    done_status: str | None
     hook: str | None
+    fails_site: bool = True
 
 
 LIFECYCLES = {
@@ -40,7 +44,21 @@ LIFECYCLES = {
     "deprovision": Lifecycle("deprovision", "deleting", "deleted", "chom_site_deleted"),
     "suspend": Lifecycle("suspend", "suspended", "suspended", "chom_site_suspended"),
     "resume": Lifecycle("resume", "provisioning", "active", None),
+    "deploy_content": Lifecycle("deploy_content", None, None, None, fails_site=False),
 }
+
+
+def _content_plan(operation: Operation, context) -> Plan:
+    """Uploaded content, already validated and repacked (`services.content`)."""
+    return Plan("deploy_content", (
+        EnsureDirectory(context.paths.web_root, owner=context.paths.system_user),
+        ExtractArchive(context.paths.web_root, operation.payload,
+                       owner=context.paths.system_user),
+    ))
+
+
+# Plans the core builds itself; every other action's plan comes from the site type.
+CORE_PLANS = {"deploy_content": _content_plan}
 
 
 PROVISION_JOB = "chom.jobs.provisioning.run_operation"
@@ -144,14 +162,16 @@ def _run_locked(operation_id: str) -> None:
         password = secret_box.decrypt(site.db_password_encrypted) \
             if site.db_password_encrypted else None
         context = site_context(site, site.vps, password)
-        plan = site_type.plan_for(lifecycle.action, context)
+        core_plan = CORE_PLANS.get(lifecycle.action)
+        plan = (core_plan(operation, context) if core_plan
+                else site_type.plan_for(lifecycle.action, context))
 
         operation.status = "running"
         operation.started_at = operation.started_at or utcnow()
         operation.step_count = len(plan.steps)
         operation.step_index = 0
         operation.error = None
-        site.status = lifecycle.running_status
+        site.status = lifecycle.running_status or site.status
         _append_log(operation, f"applying {lifecycle.action} plan ({len(plan.steps)} steps) "
                                f"on {site.vps.name}")
         db.session.commit()
@@ -215,14 +235,16 @@ def _issue_ssl(operation: Operation) -> None:
 
 
 def _finish(operation, site, status, error, lifecycle: Lifecycle | None = None) -> None:
+    lifecycle = lifecycle or LIFECYCLES.get(operation.kind)
     operation.status = status
     operation.error = error
     operation.finished_at = utcnow()
     if status == "failed":
-        site.status = "failed"
+        if lifecycle is None or lifecycle.fails_site:
+            site.status = "failed"
         _append_log(operation, f"failed: {error}")
     else:
-        site.status = lifecycle.done_status
+        site.status = lifecycle.done_status or site.status
         if lifecycle.done_status == "deleted":
             site.deleted_at = utcnow()
         _append_log(operation, "done")

@@ -240,11 +240,8 @@ def create_site(
     except IntegrityError:
         db.session.rollback()
         raise DomainTaken(f"{domain} is already hosted on this platform.") from None
-    operation = _new_operation(actor, site, "provision")
     audit.record(actor, "site.created", site, domain=domain, type=type)
-    db.session.commit()
-    enqueue_operation(operation)
-    return CreatedSite(site, operation)
+    return CreatedSite(site, start_operation(actor, site, "provision"))
 
 
 # Which operation each site action starts, and from which site statuses it may.
@@ -288,8 +285,16 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
         return in_flight
     if kind == "deprovision":
         site.status = "deleting"
-    operation = _new_operation(actor, site, kind)
     audit.record(actor, f"site.{action}", site, domain=site.domain)
+    return start_operation(actor, site, kind)
+
+
+def start_operation(actor: Actor, site: Site, kind: str, *, payload: bytes | None = None
+                    ) -> Operation:
+    """Record an Operation for `site`, commit, and hand it to the queue (the one place
+    operations begin). `payload` is what the operation carries to the VPS."""
+    operation = _new_operation(actor, site, kind)
+    operation.payload = payload
     db.session.commit()
     enqueue_operation(operation)
     return operation

@@ -4,6 +4,9 @@ The walk below covers every /api/v1 route that takes an id; a new route with an 
 that this file does not know makes the test fail until it is added here.
 """
 
+import io
+import zipfile
+
 from tests.members import add_member
 
 # Route argument → which of the victim's resources to put there.
@@ -34,8 +37,17 @@ def _walk(app, client, headers, resources) -> list[tuple[str, str, int]]:
         for argument in rule.arguments:
             url = url.replace(f"<{argument}>", resources[ID_ARGUMENTS[argument]])
         # A valid body, so validation (which answers the same for any id) is not what stops it.
-        body = {"name": "Walked"} if method == "PATCH" else {}
-        response = client.open(url, method=method, headers=headers, json=body)
+        if url.endswith("/content"):  # a valid upload, so only the scope can stop it
+            archive = io.BytesIO()
+            with zipfile.ZipFile(archive, "w") as z:
+                z.writestr("index.html", "walked")
+            archive.seek(0)
+            response = client.open(url, method=method, headers=headers,
+                                   data={"archive": (archive, "walk.zip")},
+                                   content_type="multipart/form-data")
+        else:
+            body = {"name": "Walked"} if method == "PATCH" else {}
+            response = client.open(url, method=method, headers=headers, json=body)
         answers.append((method, url, response.status_code))
     return answers
 

@@ -104,6 +104,7 @@ class HtmlSiteType(SiteType):
     label = "Static HTML"
     uses_php = False
     needs_database = False
+    accepts_content = True
     options_schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
@@ -120,12 +121,16 @@ class HtmlSiteType(SiteType):
 
     def provision_plan(self, site: SiteContext) -> Plan:
         web_root = site.paths.web_root
-        index_html = site.options.get("index_html", default_index(site.domain))
+        # An explicit page is the site's content; the default page must not overwrite an
+        # uploaded index.html when the plan is applied again.
+        index = (PutFile(f"{web_root}/index.html", site.options["index_html"])
+                 if "index_html" in site.options
+                 else PutFile(f"{web_root}/index.html", default_index(site.domain), replace=False))
         return Plan(
             "provision",
             (
                 EnsureDirectory(web_root),
-                PutFile(f"{web_root}/index.html", index_html),
+                index,
                 EnsureNginxSite(site.paths.nginx_site_name, nginx_site(site)),
                 ReloadService("nginx"),
             ),
