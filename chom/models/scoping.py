@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
 from chom.models.base import OrganizationOwned, TenantOwned, UserOwned
 
@@ -93,11 +94,38 @@ def _scope_criteria(scope: Scope) -> tuple:
     )
 
 
+class ScopeViolation(RuntimeError):
+    """A Core statement on a scoped table ran inside a scope: criteria cannot apply to it."""
+
+
+@functools.cache
+def _scoped_tables() -> frozenset:
+    from chom.models.base import Base
+    from chom.models.organizations import Organization, Tenant
+    from chom.models.users import membership_tenants
+
+    mixins = (TenantOwned, OrganizationOwned, UserOwned)
+    tables = {m.local_table for m in Base.registry.mappers
+              if issubclass(m.class_, mixins) or m.class_ in (Tenant, Organization)}
+    return frozenset({*tables, membership_tenants})
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _apply_scope(state: ORMExecuteState) -> None:
     scope = _current.get()
     if scope is None or state.is_column_load:
         # Column loads refresh rows already loaded (and so already authorised).
         return
-    if state.is_select or state.is_update or state.is_delete:
-        state.statement = state.statement.options(*_scope_criteria(scope))
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if not state.is_orm_statement:
+        # with_loader_criteria only reaches ORM entities: a Core statement on a scoped table
+        # would run unfiltered, so it may only run in the system scope (`unscoped()`).
+        touched = set(find_tables(state.statement, include_joins=True, include_aliases=True))
+        if touched & _scoped_tables():
+            raise ScopeViolation(
+                "a Core statement on a tenant-scoped table ran inside a scope; "
+                "select through the mapped classes, or run it under unscoped()"
+            )
+        return
+    state.statement = state.statement.options(*_scope_criteria(scope))

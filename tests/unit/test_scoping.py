@@ -49,3 +49,24 @@ def test_deny_all_sees_nothing_and_system_scope_sees_all(clean_app):
             assert db.session.scalars(select(Site)).all() == []
             assert db.session.scalars(select(Tenant)).all() == []
         assert len(db.session.scalars(select(Site)).all()) == 2
+
+
+def test_core_statements_on_scoped_tables_are_refused_inside_a_scope(clean_app):
+    import pytest
+    from sqlalchemy import text
+
+    from chom.models.scoping import ScopeViolation, unscoped
+
+    (org_a, tenant_a), _ = _two_tenants(clean_app)
+    sites = Site.__table__
+    with clean_app.app_context(), scoped(_scope(org_a, tenant_a)):
+        with pytest.raises(ScopeViolation):
+            db.session.execute(select(sites.c.domain))
+        with pytest.raises(ScopeViolation):
+            db.session.execute(update(sites).values(status="x"))
+        db.session.rollback()
+        # Statements on no scoped table, and ORM statements, run as before.
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+        assert db.session.scalars(select(Site.domain)).all() == ["a.example.com"]
+        with unscoped():
+            assert len(db.session.execute(select(sites.c.domain)).all()) == 2
