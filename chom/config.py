@@ -56,6 +56,10 @@ def from_environment(instance_path: Path) -> dict:
         # "auto": RQ when REDIS_URL answers, else a thread in this process.
         "CHOM_JOB_MODE": env("CHOM_JOB_MODE", "auto"),
         "CHOM_QUEUE_NAME": env("CHOM_QUEUE_NAME", "chom"),
+        # Transient job failures (a VPS unreachable) are retried after these many seconds.
+        "CHOM_JOB_RETRY_INTERVALS": [
+            int(x) for x in env("CHOM_JOB_RETRY_INTERVALS", "5,30,120").split(",") if x.strip()
+        ],
         # A site's lock lives this long without renewal: how soon a killed job's site frees.
         "CHOM_SITE_LOCK_TTL": int(env("CHOM_SITE_LOCK_TTL", "60")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -26,6 +26,8 @@ TEST_DATABASE_URL = os.environ.get(
 )
 TEST_REDIS_URL = os.environ.get("CHOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 PASSWORD = "correct horse battery staple"
+# One key for every app of a test run, as for every process of one deployment.
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 def recreate_postgres_database(url: str) -> None:
@@ -42,7 +44,7 @@ def base_config(tmp_path: Path, **overrides) -> dict:
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "SECRET_KEY": "test-secret",
-        "CHOM_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "CHOM_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL,
         "CHOM_JOB_MODE": "thread",
         "CHOM_PASSWORD_HASH_PROFILE": "CHEAPEST",

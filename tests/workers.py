@@ -35,7 +35,8 @@ def _descendants(pid: int) -> list[int]:
 class RqWorkers:
     """An app in rq mode on a queue of its own, and the worker processes that serve it."""
 
-    def __init__(self, tmp_path: Path, **config) -> None:
+    def __init__(self, tmp_path: Path, extra_env: dict | None = None, **config) -> None:
+        self.extra_env = extra_env or {}
         self.queue_name = f"chom-test-{uuid.uuid4().hex[:8]}"
         self.config = base_config(tmp_path, CHOM_JOB_MODE="rq", REDIS_URL=TEST_REDIS_URL,
                                   CHOM_QUEUE_NAME=self.queue_name, **config)
@@ -54,7 +55,9 @@ class RqWorkers:
             "CHOM_QUEUE_NAME": self.queue_name,
             "CHOM_ENCRYPTION_KEYS": self.config["CHOM_ENCRYPTION_KEYS"],
             "CHOM_SITE_LOCK_TTL": str(self.config.get("CHOM_SITE_LOCK_TTL", 60)),
+            "CHOM_INSTANCE_PATH": self.config["INSTANCE_PATH"],
             "SECRET_KEY": "test-secret",
+            **self.extra_env,
         }
 
     def start(self, count: int = 1) -> None:

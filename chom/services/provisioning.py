@@ -63,20 +63,21 @@ CORE_PLANS = {"deploy_content": _content_plan}
 
 PROVISION_JOB = "chom.jobs.provisioning.run_operation"
 PROVISION_FAILED = "chom.jobs.provisioning.operation_failed"
-# Transient failures (a connection lost, an earlier operation unfinished) are retried where
-# the job is enqueued; a step that fails on the VPS fails the operation at once instead.
-JOB_RETRIES = 3
-JOB_RETRY_INTERVALS = [5, 30, 120]
 
 
 def enqueue_operation(operation: Operation) -> None:
-    """Hand an Operation to the queue; the job carries only its id."""
+    """Hand an Operation to the queue; the job carries only its id.
+
+    Transient failures (a connection lost, an earlier operation unfinished) are retried after
+    `CHOM_JOB_RETRY_INTERVALS`; a step that fails on the VPS fails the operation at once.
+    """
+    intervals = current_app.config["CHOM_JOB_RETRY_INTERVALS"]
     current_queue().enqueue(
         PROVISION_JOB,
         str(operation.id),
         job_id=operation.job_id,
-        retries=JOB_RETRIES,
-        retry_intervals=JOB_RETRY_INTERVALS,
+        retries=len(intervals),
+        retry_intervals=intervals,
         meta={"correlation_id": operation.correlation_id, "site_id": str(operation.site_id)},
         on_failure=PROVISION_FAILED,
     )

@@ -8,17 +8,20 @@ import ssl
 import pytest
 
 from chom.services import fleet as fleet_service
+from tests.workers import RqWorkers
 
 
-@pytest.fixture
-def acme_app(clean_app, pebble):
-    saved = {k: clean_app.config.get(k) for k in ("ACME_DIRECTORY_URL", "ACME_CA_BUNDLE")}
-    clean_app.config.update(ACME_DIRECTORY_URL=pebble.directory_url,
-                            ACME_CA_BUNDLE=str(pebble.ca_bundle))
+@pytest.fixture(scope="module")
+def rq_workers(app, pebble, tmp_path_factory):
+    """The worker process talks to pebble: the ACME settings live in its environment."""
+    workers = RqWorkers(tmp_path_factory.mktemp("rq-acme"), CHOM_JOB_RETRY_INTERVALS=[1],
+                        extra_env={"ACME_DIRECTORY_URL": pebble.directory_url,
+                                   "ACME_CA_BUNDLE": str(pebble.ca_bundle)})
+    workers.start(1)
     try:
-        yield clean_app
+        yield workers
     finally:
-        clean_app.config.update(saved)
+        workers.stop()
 
 
 def https_get(address: str, domain: str, cafile: str) -> tuple[str, dict]:
@@ -33,9 +36,9 @@ def https_get(address: str, domain: str, cafile: str) -> tuple[str, dict]:
         return b"".join(chunks).decode(errors="replace"), tls.getpeercert()
 
 
-def test_ssl_is_issued_by_pebble_and_https_answers(acme_app, register, fleet, pebble, tmp_path):
+def test_ssl_is_issued_by_pebble_and_https_answers(clean_app, register, fleet, pebble, tmp_path):
     host = fleet.hosts[0]
-    with acme_app.app_context():
+    with clean_app.app_context():
         fleet_service.add_vps(**host.add_vps_kwargs(
             settings={**host.profile, "ssh_key_path": host.client_key_path}))
     pebble.add_a_record("secure.example.com", host.address)
@@ -72,10 +75,10 @@ def test_ssl_is_issued_by_pebble_and_https_answers(acme_app, register, fleet, pe
     assert "Encrypted hello" in body
 
 
-def test_a_domain_the_ca_cannot_reach_fails_the_operation_not_the_site(acme_app, register,
+def test_a_domain_the_ca_cannot_reach_fails_the_operation_not_the_site(clean_app, register,
                                                                        fleet, pebble):
     host = fleet.hosts[0]
-    with acme_app.app_context():
+    with clean_app.app_context():
         fleet_service.add_vps(**host.add_vps_kwargs(
             settings={**host.profile, "ssh_key_path": host.client_key_path}))
     pebble.add_a_record("unreachable.example.com", "127.0.0.1")  # nothing of ours there
