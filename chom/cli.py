@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from chom.services import accounts, fleet, operators, provisioning, sites
+from chom.services import accounts, fleet, keys, operators, provisioning, sites
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import ChomError, ValidationFailed
 
@@ -141,6 +141,14 @@ def reconcile():
     for operation in resumed:
         click.echo(f"resumed {operation.kind} operation {operation.id} (site {operation.site_id})")
     click.echo(f"{len(resumed)} operation(s) resumed.")
+
+
+@chom_cli.command("rotate-keys")
+def rotate_keys():
+    """Re-encrypt every secret under the newest of CHOM_ENCRYPTION_KEYS."""
+    for name, count in keys.rotate_encryption_keys().items():
+        click.echo(f"{name}: {count} re-encrypted")
+    click.echo("Done: the older keys can now be removed from CHOM_ENCRYPTION_KEYS.")
 
 
 @chom_cli.command("create-user")

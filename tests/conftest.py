@@ -96,9 +96,12 @@ def local_vps(clean_app, tmp_path):
     from chom.services import fleet
 
     with clean_app.app_context():
+        settings = operators.local_vps_settings(str(tmp_path / "vps"))
+        # Never the machine's own MariaDB: database steps are no-ops on this VPS.
+        settings["commands"] = {**settings["commands"], "mysql": ["true"]}
         vps = fleet.add_vps(
             name="local-test", host="localhost", transport="local", capacity=100,
-            ssh_user="", settings=operators.local_vps_settings(str(tmp_path / "vps")),
+            ssh_user="", settings=settings,
         )
         return {"id": str(vps.id), "name": vps.name, "root": tmp_path / "vps"}
 
