@@ -134,6 +134,18 @@ def list_site_rows(
     return SitePage(rows, total, page, per_page)
 
 
+def latest_operation(actor: Actor, site: Site) -> Operation | None:
+    """The site's most recent operation (what the console shows as progress)."""
+    actor.require("operations:read")
+    return db.session.scalar(select(Operation).where(Operation.site_id == site.id)
+                             .order_by(Operation.created_at.desc()).limit(1))
+
+
+def site_type_choices() -> list[tuple[str, str, bool]]:
+    """(name, label, uses PHP) of every registered site type, for forms."""
+    return sorted((t.name, t.label, t.uses_php) for t in current_site_types().values())
+
+
 def get_site(actor: Actor, site_id) -> Site:
     actor.require("sites:read")
     return get_or_not_found(Site, site_id, "Site")

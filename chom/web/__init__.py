@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from chom.extensions import login_manager
-from chom.models.scoping import enter_scope
 from chom.services import accounts, sites
 from chom.services.errors import ChomError, InvalidCredentials
-from chom.services.tenancy import RequestInfo, resolve_actor
+from chom.web import site_pages
+from chom.web.context import console_actor
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
+               static_url_path="/assets")  # the app keeps /static
+site_pages.register(bp)
 
 
 @login_manager.user_loader
 def _load_user(session_id: str):
     return accounts.user_for_session(session_id)
-
-
-def console_actor():
-    """The logged-in user as an actor in the tenant chosen in the session."""
-    if "chom_actor" not in g:
-        actor = resolve_actor(
-            current_user,
-            tenant_ref=request.args.get("tenant") or session.get("tenant_id"),
-            request=RequestInfo(ip=request.remote_addr,
-                                user_agent=request.headers.get("User-Agent"),
-                                correlation_id=g.get("correlation_id")),
-        )
-        enter_scope(actor.scope)
-        g.chom_actor = actor
-    return g.chom_actor
 
 
 @bp.route("/")
