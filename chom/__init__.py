@@ -9,9 +9,20 @@ from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# The console loads only its own scripts and styles; no page may be framed.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+    "base-uri": "'self'",
+    "object-src": "'none'",
+}
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, plugins, queue, API, console and CLI."""
+    from flask_talisman import Talisman
+
     from chom import config, correlation, request_scope
     from chom.api import BLUEPRINTS as API_BLUEPRINTS
     from chom.api import init_app as init_api
@@ -39,6 +50,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     csrf.init_app(app)
+    # One per app: Talisman keeps its settings on the instance, not per app.
+    app.extensions["chom_talisman"] = Talisman(
+        app,
+        force_https=app.config["CHOM_FORCE_HTTPS"],
+        session_cookie_secure=app.config["CHOM_FORCE_HTTPS"],
+        strict_transport_security=True,  # sent only over HTTPS
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        content_security_policy=CONTENT_SECURITY_POLICY,
+    )
 
     plugin_manager = build_plugin_manager(
         load_entry_points=app.config.get("CHOM_LOAD_PLUGINS", True)

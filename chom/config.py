@@ -97,6 +97,8 @@ def from_environment(instance_path: Path) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         # Requests larger than this are refused with 413 (uploads of site content included).
         "MAX_CONTENT_LENGTH": int(env("CHOM_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024))),
+        # Behind TLS in production: redirect to HTTPS, HSTS, secure cookies.
+        "CHOM_FORCE_HTTPS": env("CHOM_FORCE_HTTPS", "0").lower() in ("1", "true", "yes"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
     }
