@@ -250,6 +250,37 @@ class PlanPreviewOut(ma.Schema):
     steps = fields.List(fields.Nested(PlanStepOut))
 
 
+# --- Audit log --------------------------------------------------------------------------------
+
+
+class AuditArgs(PageArgs):
+    action = fields.String(validate=validate.Length(1, 80),
+                           metadata={"description": "prefix, e.g. `site.`"})
+    actor = fields.UUID(data_key="actor", attribute="actor_user_id")
+    tenant = fields.UUID(data_key="tenant", attribute="tenant_id")
+    since = fields.AwareDateTime()
+    until = fields.AwareDateTime()
+
+
+class AuditEntryOut(ma.Schema):
+    id = fields.UUID()
+    created_at = fields.DateTime()
+    actor_user_id = fields.UUID(allow_none=True)
+    tenant_id = fields.UUID(allow_none=True)
+    action = fields.String()
+    target_type = fields.String(allow_none=True)
+    target_id = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    correlation_id = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class AuditList(ma.Schema):
+    data = fields.List(fields.Nested(AuditEntryOut))
+    meta = fields.Nested(PageMeta)
+
+
 # --- Health -----------------------------------------------------------------------------------
 
 

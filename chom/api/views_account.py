@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from chom.api import schemas as s
 from chom.api.auth import current_actor
 from chom.api.limits import api_limit, sensitive_limit
-from chom.services import accounts, tenants
+from chom.services import accounts, audit, tenants
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1", description="Tokens and tenants")
 api_limit(blp)
@@ -78,3 +78,14 @@ def rename_tenant(body, tenant_id):
 def delete_tenant(tenant_id):
     """Delete a tenant with no sites (409 lists them otherwise)."""
     tenants.delete_tenant(current_actor(), tenant_id)
+
+
+@blp.route("/audit-log", methods=["GET"])
+@blp.arguments(s.AuditArgs, location="query")
+@blp.response(200, s.AuditList)
+def audit_log(args):
+    """Who did what in the organization, newest first (owner and admin); filter by action
+    prefix, actor, tenant and time."""
+    page = audit.list_entries(current_actor(), **args)
+    return {"data": page.items,
+            "meta": {"page": page.page, "per_page": page.per_page, "total": page.total}}

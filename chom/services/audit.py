@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
 from chom.extensions import db
 from chom.models import AuditLog
 from chom.services.tenancy import Actor
@@ -23,3 +28,41 @@ def record(actor: Actor, action: str, target=None, **details) -> None:
             details=details,
         )
     )
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[AuditLog]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_entries(
+    actor: Actor,
+    *,
+    page: int,
+    per_page: int,
+    action: str | None = None,
+    actor_user_id=None,
+    tenant_id=None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> AuditPage:
+    """The organization's audit entries, newest first (owner and admin)."""
+    actor.require("audit:read")
+    query = select(AuditLog)
+    filters = (
+        (action, lambda v: AuditLog.action.startswith(v)),
+        (actor_user_id, lambda v: AuditLog.actor_user_id == v),
+        (tenant_id, lambda v: AuditLog.tenant_id == v),
+        (since, lambda v: AuditLog.created_at >= v),
+        (until, lambda v: AuditLog.created_at < v),
+    )
+    for value, condition in filters:
+        if value is not None:
+            query = query.where(condition(value))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(query.order_by(AuditLog.created_at.desc(), AuditLog.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return AuditPage(list(items), total, page, per_page)
