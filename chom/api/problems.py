@@ -15,6 +15,7 @@ PROBLEM_TYPE_BASE = "https://chom.dev/problems/"
 
 # Each service error, the status it answers and its problem type slug.
 SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
+    errors.TwoFactorRequired: (401, "two-factor-required"),
     errors.ValidationFailed: (422, "validation-failed"),
     errors.NotAuthenticated: (401, "not-authenticated"),
     errors.PermissionDenied: (403, "forbidden"),

@@ -51,6 +51,19 @@ class LoginIn(StrictSchema):
     otp = fields.String(validate=validate.Length(max=16))
 
 
+class OtpIn(StrictSchema):
+    otp = fields.String(required=True, validate=validate.Length(1, 32))
+
+
+class TwoFactorSetup(ma.Schema):
+    secret = fields.String()
+    otpauth_uri = fields.String()
+
+
+class RecoveryCodes(ma.Schema):
+    recovery_codes = fields.List(fields.String())
+
+
 class UserOut(ma.Schema):
     id = fields.UUID()
     name = fields.String()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chom.models.base import Base, OrganizationOwned, PublicId, Timestamps, UserOwned
@@ -33,6 +33,10 @@ class User(PublicId, Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped to end every console session at once (role removed, password changed).
     session_generation: Mapped[int] = mapped_column(default=0)
+    # TOTP two-factor: the secret (encrypted), when it was confirmed, hashed recovery codes.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    recovery_code_hashes: Mapped[list | None] = mapped_column(JSON, default=list)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", order_by="Membership.created_at"

@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import and_, bindparam, select, update
@@ -19,23 +18,21 @@ from chom.models import ApiToken, Membership, Organization, Subscription, Tenant
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.services import audit, tenancy
-from chom.services.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
+from chom.services.errors import (
+    Conflict,
+    InvalidCredentials,
+    NotFound,
+    ValidationFailed,
+)
 from chom.services.lookup import get_or_not_found
+from chom.services.passwords import hash_password, hasher
 from chom.services.tenancy import Actor
+from chom.services.two_factor import require_second_factor
 
 TOKEN_PREFIX = "chom_"
 MIN_PASSWORD_LENGTH = 10
 # Writing last_used_at on every request would make each API call a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def _hasher() -> PasswordHasher:
-    profile = current_app.config.get("CHOM_PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY")
-    return PasswordHasher.from_parameters(getattr(profiles, profile))
-
-
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
 
 
 def check_password_strength(password: str, *, email: str = "") -> None:
@@ -98,21 +95,21 @@ _DUMMY_HASH: str | None = None
 def authenticate(email: str, password: str) -> User:
     """Return the user with these credentials, or raise `InvalidCredentials`."""
     global _DUMMY_HASH
-    hasher = _hasher()
+    argon = hasher()
     with unscoped():
         user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
         # Spend the same time as a real check, so response time does not reveal accounts.
-        _DUMMY_HASH = _DUMMY_HASH or hasher.hash(secrets.token_hex(8))
+        _DUMMY_HASH = _DUMMY_HASH or argon.hash(secrets.token_hex(8))
         with contextlib.suppress(VerificationError):
-            hasher.verify(_DUMMY_HASH, password)
+            argon.verify(_DUMMY_HASH, password)
         raise InvalidCredentials()
     try:
-        hasher.verify(user.password_hash, password)
+        argon.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise InvalidCredentials() from None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    if argon.check_needs_rehash(user.password_hash):
+        user.password_hash = argon.hash(password)
         db.session.commit()
     return user
 
@@ -162,9 +159,12 @@ def login_token(user: User) -> LoginResult:
     return LoginResult(user, membership, organization, plain)
 
 
-def login(email: str, password: str) -> LoginResult:
-    """Check the credentials and issue a log-in token; `InvalidCredentials` otherwise."""
-    return login_token(authenticate(email, password))
+def login(email: str, password: str, otp: str | None = None) -> LoginResult:
+    """Check the credentials (and the second factor when the account has one) and issue a
+    log-in token; `InvalidCredentials` or `TwoFactorRequired` otherwise."""
+    user = authenticate(email, password)
+    require_second_factor(user, otp)
+    return login_token(user)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ class InvalidCredentials(NotAuthenticated):
     """The email or password is wrong."""
 
 
+class TwoFactorRequired(NotAuthenticated):
+    """This account uses two-factor authentication: send the code as `otp`."""
+
+
 class PermissionDenied(ChomError):
     """Your role does not allow this action."""
 

@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from chom.extensions import login_manager
-from chom.services import accounts, sites
-from chom.services.errors import ChomError, InvalidCredentials
+from chom.services import accounts, sites, two_factor
+from chom.services.errors import ChomError, InvalidCredentials, TwoFactorRequired
 from chom.web import site_pages
 from chom.web.context import console_actor
 
@@ -32,8 +32,12 @@ def login():
     if request.method == "POST":
         try:
             user = accounts.authenticate(email, request.form.get("password", ""))
-        except InvalidCredentials:
-            flash("That email and password do not match an account.", "error")
+            two_factor.require_second_factor(user, request.form.get("otp"))
+        except TwoFactorRequired:
+            flash("Enter the code from your authenticator app (or a recovery code).", "error")
+        except InvalidCredentials as error:
+            flash(error.detail if "code" in error.detail
+                  else "That email and password do not match an account.", "error")
         else:
             session.clear()  # a fresh session at log-in
             login_user(user)

@@ -1,0 +1,115 @@
+"""TOTP two-factor authentication (pyotp) with single-use recovery codes.
+
+Set-up is two steps: `begin_setup` stores a new secret (encrypted) and returns its
+provisioning URI for an authenticator app; `enable` confirms with a first code and returns
+ten recovery codes, shown once and stored hashed. Log-in then asks for a code (or a recovery
+code, which is spent).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from flask import current_app
+
+from chom.extensions import db
+from chom.models import User
+from chom.models.base import utcnow
+from chom.models.scoping import unscoped
+from chom.services import audit
+from chom.services.errors import (
+    Conflict,
+    InvalidCredentials,
+    TwoFactorRequired,
+    ValidationFailed,
+)
+from chom.services.passwords import hash_password, password_matches
+from chom.services.tenancy import Actor
+
+ISSUER = "CHOM"
+RECOVERY_CODES = 10
+
+
+@dataclass(frozen=True)
+class Setup:
+    secret: str
+    provisioning_uri: str
+
+
+def _box():
+    return current_app.extensions["chom_secrets"]
+
+
+def _user(actor: Actor) -> User:
+    with unscoped():
+        return db.session.get(User, actor.user_id)
+
+
+def begin_setup(actor: Actor) -> Setup:
+    """A new secret for the actor, not active until `enable` confirms a code from it."""
+    user = _user(actor)
+    if user.totp_enabled_at is not None:
+        raise Conflict("Two-factor authentication is already on; disable it first.")
+    secret = pyotp.random_base32()
+    user.totp_secret_encrypted = _box().encrypt(secret)
+    db.session.commit()
+    return Setup(secret, pyotp.TOTP(secret).provisioning_uri(name=user.email,
+                                                             issuer_name=ISSUER))
+
+
+def enable(actor: Actor, otp: str) -> list[str]:
+    """Confirm the pending secret with a code; returns the recovery codes (shown once)."""
+    user = _user(actor)
+    if user.totp_enabled_at is not None or not user.totp_secret_encrypted:
+        raise Conflict("Start the set-up first (POST /api/v1/auth/2fa/setup).")
+    if not _totp(user).verify(otp, valid_window=1):
+        raise ValidationFailed({"otp": ["That code is not valid; check the device's clock."]})
+    codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
+    user.recovery_code_hashes = [hash_password(code) for code in codes]
+    user.totp_enabled_at = utcnow()
+    audit.record(actor, "user.two_factor_enabled", user)
+    db.session.commit()
+    return codes
+
+
+def disable(actor: Actor, otp: str) -> None:
+    """Turn two-factor off; needs a current code or a recovery code."""
+    user = _user(actor)
+    if user.totp_enabled_at is None:
+        raise Conflict("Two-factor authentication is not on.")
+    if not check_second_factor(user, otp):
+        raise ValidationFailed({"otp": ["That code is not valid."]})
+    user.totp_secret_encrypted, user.totp_enabled_at, user.recovery_code_hashes = None, None, []
+    audit.record(actor, "user.two_factor_disabled", user)
+    db.session.commit()
+
+
+def _totp(user: User) -> pyotp.TOTP:
+    return pyotp.TOTP(_box().decrypt(user.totp_secret_encrypted))
+
+
+def check_second_factor(user: User, otp: str | None) -> bool:
+    """Whether `otp` is a current code or an unused recovery code (which is then spent)."""
+    if not otp:
+        return False
+    otp = otp.strip().replace(" ", "")
+    if otp.isdigit() and _totp(user).verify(otp, valid_window=1):
+        return True
+    for stored in list(user.recovery_code_hashes or []):
+        if password_matches(stored, otp.lower()):
+            user.recovery_code_hashes = [h for h in user.recovery_code_hashes if h != stored]
+            db.session.commit()
+            return True
+    return False
+
+
+def require_second_factor(user: User, otp: str | None) -> None:
+    """At log-in: nothing to do without 2FA; else `TwoFactorRequired` or `InvalidCredentials`."""
+    if user.totp_enabled_at is None:
+        return
+    if not otp:
+        raise TwoFactorRequired()
+    if not check_second_factor(user, otp):
+        raise InvalidCredentials("That authentication code is not valid.")
