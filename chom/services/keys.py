@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from chom.extensions import db
-from chom.models import Site, VpsServer
+from chom.models import Site, User, VpsServer
 from chom.models.scoping import unscoped
 
 # Every encrypted column: (model, attribute).
@@ -21,6 +21,7 @@ ENCRYPTED_COLUMNS = (
     (Site, "db_password_encrypted"),
     (Site, "ssl_key_encrypted"),
     (VpsServer, "ssh_private_key_encrypted"),
+    (User, "totp_secret_encrypted"),
 )
 # Encrypted files in the instance folder.
 ENCRYPTED_FILES = ("acme_account.key.enc",)
