@@ -16,11 +16,14 @@ from tests.conftest import base_config
 def test_rotation_moves_every_secret_to_the_newest_key(clean_app, register, local_vps,
                                                        tmp_path):
     account = register("Keys Co")
-    wp = account.create_site("keys.example.com", type="wordpress").json["data"]
+    created = account.create_site("keys.example.com", type="wordpress")
+    wp = created.json["data"]
+    # Nothing else may write these rows while the test rewrites them.
+    account.wait_for_operation(created.json["meta"]["operation_id"])
     old_key = clean_app.config["CHOM_ENCRYPTION_KEYS"]
     old_box = SecretBox([old_key])
     with clean_app.app_context():
-        vps = db.session.scalar(select(VpsServer))
+        vps = db.session.scalar(select(VpsServer).where(VpsServer.id == local_vps["id"]))
         vps.ssh_private_key_encrypted = old_box.encrypt("-----BEGIN KEY-----")
         site = db.session.scalar(select(Site).where(Site.domain == "keys.example.com"))
         site.ssl_key_encrypted = old_box.encrypt("tls private key")
@@ -41,7 +44,7 @@ def test_rotation_moves_every_secret_to_the_newest_key(clean_app, register, loca
     new_only, old_only = SecretBox([new_key]), SecretBox([old_key])
     with clean_app.app_context():
         site = db.session.scalar(select(Site).where(Site.id == wp["id"]))
-        vps = db.session.scalar(select(VpsServer))
+        vps = db.session.scalar(select(VpsServer).where(VpsServer.id == local_vps["id"]))
         values = [site.db_password_encrypted, site.ssl_key_encrypted,
                   vps.ssh_private_key_encrypted,
                   Path(instance / "acme_account.key.enc").read_text()]
