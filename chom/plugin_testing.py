@@ -12,12 +12,14 @@ plugin's files land where its plan says and a second apply reports nothing chang
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 from chom.integration.executor import StepOutcome, apply_plan
-from chom.integration.transports.local import LocalTransport, sandbox_profile
-from chom.plugin_api import Plan, SiteContext, SitePaths
+from chom.integration.transports.local import LocalTransport, paths_under, sandbox_profile
+from chom.plugin_api import Plan, SiteContext
+from chom.services.site_profile import paths_for
 
 
 def make_site(
@@ -26,30 +28,19 @@ def make_site(
     type: str = "html",
     php_version: str | None = None,
     options: dict | None = None,
-    root: str | Path = "/var/www",
+    root: str | Path = "/",
     database_password: str | None = "test-password",  # noqa: S107  (a test kit's fixed value)
     site_id: str = "00000000-0000-4000-8000-000000000001",
 ) -> SiteContext:
-    """A `SiteContext` as the core would build it, with paths under `root`."""
-    user = "chom" + site_id.replace("-", "")[:12]
+    """A `SiteContext` as the core builds it, for a VPS whose filesystem is under `root`
+    (`/`: the Debian layout of a real server)."""
     return SiteContext(
         id=site_id,
         domain=domain,
         type=type,
         php_version=php_version,
         options=options or {},
-        paths=SitePaths(
-            web_root=f"{root}/{domain}",
-            nginx_site_name=f"{domain}.conf",
-            system_user=user,
-            php_pool_name=user,
-            php_socket=f"{root}/run/{user}.sock",
-            database_name=f"chom_{site_id.replace('-', '')[:12]}",
-            database_user=f"chom_{site_id.replace('-', '')[:12]}",
-            acme_challenge_dir=f"{root}/.acme/{domain}",
-            tls_certificate=f"{root}/.tls/{domain}.crt",
-            tls_key=f"{root}/.tls/{domain}.key",
-        ),
+        paths=paths_for(uuid.UUID(site_id), domain, paths_under(str(root))),
         database_password=database_password,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from chom.models import Site, VpsServer
 from chom.plugin_api import SiteContext, SitePaths
 
@@ -19,23 +21,27 @@ def profile_of(vps: VpsServer | None) -> dict:
     return {**DEFAULT_PROFILE, **((vps.settings or {}) if vps else {})}
 
 
-def site_paths(site: Site, vps: VpsServer | None) -> SitePaths:
-    """Names never come from user input beyond the validated domain."""
-    profile = profile_of(vps)
-    short = site.id.hex[:12]
+def paths_for(site_id: uuid.UUID, domain: str, profile: dict) -> SitePaths:
+    """Where a site lives under a VPS profile. Names never come from user input beyond the
+    validated domain."""
+    short = site_id.hex[:12]
     user = f"chom{short}"
     return SitePaths(
-        web_root=f"{profile['web_root_base']}/{site.domain}",
-        nginx_site_name=f"{site.domain}.conf",
+        web_root=f"{profile['web_root_base']}/{domain}",
+        nginx_site_name=f"{domain}.conf",
         system_user=user,
         php_pool_name=user,
         php_socket=f"{profile['php_socket_dir']}/{user}.sock",
         database_name=f"chom_{short}",
         database_user=f"chom_{short}",
-        acme_challenge_dir=f"{profile['acme_challenge_base']}/{site.domain}",
-        tls_certificate=f"{profile['tls_dir']}/{site.domain}.crt",
-        tls_key=f"{profile['tls_dir']}/{site.domain}.key",
+        acme_challenge_dir=f"{profile['acme_challenge_base']}/{domain}",
+        tls_certificate=f"{profile['tls_dir']}/{domain}.crt",
+        tls_key=f"{profile['tls_dir']}/{domain}.key",
     )
+
+
+def site_paths(site: Site, vps: VpsServer | None) -> SitePaths:
+    return paths_for(site.id, site.domain, profile_of(vps))
 
 
 def site_context(site: Site, vps: VpsServer | None, database_password: str | None) -> SiteContext:

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chom.integration.transports.local import paths_under
+
 FLEET_ROOT = Path(os.environ.get("CHOM_FLEET_ROOT", "/srv/chom-fleet"))
 NETNS_PREFIX = os.environ.get("CHOM_FLEET_PREFIX", "chomvps")
 SUBNET = os.environ.get("CHOM_FLEET_SUBNET", "10.231")
@@ -379,12 +381,7 @@ class VpsHost:
         state = self.state_dir
         self.http_url = f"http://{self.address}"
         self.profile = {
-            "web_root_base": str(state / "var/www"),
-            "nginx_sites_dir": str(state / "etc/nginx/sites-enabled"),
-            "php_pool_dir": str(state / "etc/php/{php_version}/fpm/pool.d"),
-            "php_socket_dir": str(state / "run/php"),
-            "acme_challenge_base": str(state / "var/lib/chom/acme"),
-            "tls_dir": str(state / "etc/ssl/chom"),
+            **paths_under(str(state)),
             "mysql_socket": self.mysql_socket,
             "manage_system_users": True,
             "commands": {

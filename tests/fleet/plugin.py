@@ -68,7 +68,7 @@ def _stop_shared_fleet() -> None:
 def fleet() -> Fleet:
     """The test fleet, started once per session. Needs root and scripts/ensure-fleet.sh."""
     if os.geteuid() != 0:
-        pytest.skip("the test fleet needs root (network namespaces, daemons)")
+        pytest.fail("the test fleet needs root (network namespaces, daemons)", pytrace=False)
     missing = missing_binaries()
     if missing:
         pytest.fail(f"the test fleet needs {', '.join(missing)}: run scripts/ensure-fleet.sh",

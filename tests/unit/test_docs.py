@@ -36,7 +36,7 @@ def test_the_worked_example_runs_and_converges(tmp_path):
     site_type = namespace["HtmlSiteType"]()
     assert isinstance(site_type, SiteType)
     assert [t.name for t in namespace["chom_register_site_types"]()] == ["html"]
-    site = make_site(domain="shop.example.com", root=tmp_path / "var/www")
+    site = make_site(domain="shop.example.com", root=tmp_path)
     plan = site_type.provision_plan(site)
     assert plan_as_data(plan)[0] == {"step": "EnsureDirectory", "mode": "0755", "owner": None,
                                      "path": str(tmp_path / "var/www/shop.example.com")}

@@ -15,18 +15,26 @@ from pathlib import Path
 from chom.plugin_api import CommandResult, Transport, hookimpl
 
 
-def sandbox_profile(root: str) -> dict:
-    """A VPS profile that keeps everything under `root` and needs no root privileges: the
-    `local` VPS of `make run`, and the plugin test kit's."""
+def paths_under(root: str) -> dict:
+    """The path settings of a VPS profile, laid out as on Debian but under `root` (a sandbox,
+    a test host's state directory)."""
     base = Path(root)
     return {
-        "root": str(base),
         "web_root_base": str(base / "var/www"),
         "nginx_sites_dir": str(base / "etc/nginx/sites-enabled"),
         "php_pool_dir": str(base / "etc/php/{php_version}/fpm/pool.d"),
         "php_socket_dir": str(base / "run/php"),
         "acme_challenge_base": str(base / "var/lib/chom/acme"),
         "tls_dir": str(base / "etc/ssl/chom"),
+    }
+
+
+def sandbox_profile(root: str) -> dict:
+    """A VPS profile that keeps everything under `root` and needs no root privileges: the
+    `local` VPS of `make run`, and the plugin test kit's."""
+    return {
+        "root": str(root),
+        **paths_under(root),
         "manage_system_users": False,
         "commands": {"nginx_test": ["true"], "nginx_reload": ["true"],
                      "php_fpm_reload": ["true"]},
