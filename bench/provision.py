@@ -52,6 +52,7 @@ import atexit
 import json
 import os
 import platform
+import re
 import shlex
 import signal
 import statistics
@@ -60,9 +61,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from unittest import mock
 
 # Our own fleet names, set before tests.fleet.harness is imported (it reads them at import).
 os.environ.setdefault("CHOM_FLEET_PREFIX", "chombench")
@@ -85,6 +88,7 @@ from rq import Queue, Worker  # noqa: E402
 from chom import create_app  # noqa: E402
 from chom.config import PLANS  # noqa: E402
 from chom.extensions import db  # noqa: E402
+from chom.integration.batch import apply_batch  # noqa: E402
 from chom.integration.executor import apply_plan  # noqa: E402
 from chom.integration.transports.pool import close_all as close_all_transports  # noqa: E402
 from chom.integration.transports.ssh import SshTransport  # noqa: E402
@@ -400,7 +404,7 @@ class Chom:
     def _breakdown(self, operation_ids: list[str], t0: datetime, elapsed: float) -> dict:
         """Where the time went, from the Operations' own timestamps."""
         rows = self.pg.execute(
-            "SELECT o.created_at, o.started_at, o.finished_at FROM operations o "
+            "SELECT o.created_at, o.started_at, o.finished_at, o.log FROM operations o "
             "WHERE o.id = ANY(%s::uuid[]) ORDER BY o.started_at", (operation_ids,)).fetchall()
 
         def ts(value: datetime) -> float:
@@ -413,6 +417,9 @@ class Chom:
         finished = [ts(r[2]) for r in rows]
         runs = [f - s for s, f in zip(started, finished, strict=True)]
         gaps = [started[i + 1] - finished[i] for i in range(len(rows) - 1)]
+        # Operations applied together share a batch id ("... (batch <id> of <n>)" in the log).
+        batch_ids = [m.group(1) for r in rows
+                     for m in re.finditer(r"\(batch (\w+) of \d+\)", r[3] or "")]
         waits = [s - c for s, c in zip(started, created, strict=True)]
         return {
             "first_job_started_at": min(started),
@@ -422,6 +429,8 @@ class Chom:
             "gap_between_jobs_median": statistics.median(gaps) if gaps else 0.0,
             "gap_between_jobs_sum": sum(g for g in gaps if g > 0),
             "queue_wait_median": statistics.median(waits),
+            "batches": len(set(batch_ids)),
+            "largest_batch": max(Counter(batch_ids).values(), default=0),
         }
 
     def close(self) -> None:
@@ -527,6 +536,22 @@ def diagnostics(host: VpsHost, domains: list[str]) -> dict:
     timed("executor_all_plans_one_invocation_one_reload", bulk(merged))
     timed("executor_all_plans_one_invocation_one_nginx_test", bulk(single_test))
 
+    def batch() -> None:
+        transport = chom_transport(host)
+        try:
+            results = apply_batch(transport, plans, profile)
+        finally:
+            transport.close()
+        assert all(result.error is None for result in results), results
+
+    # What the worker runs for a batch (`chom.integration.batch`): every plan in one program,
+    # one `nginx -t` for all the server blocks, each reload once.
+    timed("executor_apply_batch_chom", batch)
+    # The same with every server block tested as its own step (`nginx -t` per block): what
+    # the batch's one test saves.
+    with mock.patch("chom.integration.batch._deferred_block", lambda plan: None):
+        timed("executor_apply_batch_nginx_test_per_block", batch)
+
     # What a single site's plan costs on the VPS alone: nginx -t + reload dominate it.
     reset_vps(host)
     transport = chom_transport(host)
@@ -625,7 +650,8 @@ def main() -> int:
             results["chom"].append(run)
             log(f"round {round_no} CHOM: {run['seconds']:.2f} s (posts {run['posts_seconds']:.2f} "
                 f"s, job median {run['job_run_median'] * 1000:.0f} ms, gap median "
-                f"{run['gap_between_jobs_median'] * 1000:.0f} ms)")
+                f"{run['gap_between_jobs_median'] * 1000:.0f} ms, {run['batches']} batches, "
+                f"largest {run['largest_batch']})")
 
         for round_no in range(1, (0 if args.no_ansible else args.ansible_rounds) + 1):
             reset_vps(host)

@@ -60,8 +60,11 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_JOB_RETRY_INTERVALS": [
             int(x) for x in env("CHOM_JOB_RETRY_INTERVALS", "5,30,120").split(",") if x.strip()
         ],
-        # A site's lock lives this long without renewal: how soon a killed job's site frees.
+        # A job's lock on its VPS lives this long without renewal: how soon a killed job's
+        # operations can be resumed by `flask chom reconcile`.
         "CHOM_SITE_LOCK_TTL": int(env("CHOM_SITE_LOCK_TTL", "60")),
+        # How many ready operations for one VPS are applied in one remote invocation.
+        "CHOM_BATCH_SIZE": int(env("CHOM_BATCH_SIZE", "50")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "CHOM_RATE_LIMIT_AUTH": env("CHOM_RATE_LIMIT_AUTH", "5/minute"),
         "CHOM_RATE_LIMIT_API": env("CHOM_RATE_LIMIT_API", "60/minute"),

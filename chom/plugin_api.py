@@ -69,6 +69,18 @@ class ExtractArchive(Step):
 
 
 @dataclass(frozen=True)
+class EnsureOwner(Step):
+    """Give a tree to the site's user (and its group). Skipped on a VPS whose profile does not
+    manage system users (a sandbox)."""
+
+    path: str
+    owner: str
+
+    def describe(self) -> str:
+        return f"ensure {self.path} belongs to {self.owner}"
+
+
+@dataclass(frozen=True)
 class RemovePath(Step):
     path: str
 
@@ -365,6 +377,7 @@ __all__ = [
     "ExtractArchive",
     "EnsureDirectory",
     "EnsureNginxSite",
+    "EnsureOwner",
     "EnsurePhpPool",
     "EnsureSystemUser",
     "HealthProbe",

@@ -6,7 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chom.integration.plan_script import MARKER, Profile, compile_plan
-from chom.plugin_api import HostKeyMismatch, Plan, Transport, TransportUnavailable
+from chom.plugin_api import (
+    CommandResult,
+    HostKeyMismatch,
+    Plan,
+    Transport,
+    TransportUnavailable,
+)
 
 STEP_OUTCOMES = ("changed", "unchanged", "failed")
 
@@ -57,6 +63,19 @@ class MarkerReader:
             self.on_step(outcome)
 
 
+def run_program(transport: Transport, script: str, on_line: Callable[[str], None],
+                timeout: float) -> CommandResult:
+    """Run a compiled program with `bash -s`: a host key that changed is a `PlanFailed`,
+    a VPS not reached (or lost mid-way) a `TransportError`."""
+    try:
+        return transport.run(["bash", "-s"], input=script.encode(), timeout=timeout,
+                             on_line=on_line)
+    except HostKeyMismatch as error:
+        raise PlanFailed(0, str(error)) from error
+    except (TransportUnavailable, OSError, EOFError, TimeoutError) as error:
+        raise TransportError(f"{type(error).__name__}: {error}") from error
+
+
 def apply_plan(
     transport: Transport,
     plan: Plan,
@@ -74,13 +93,7 @@ def apply_plan(
     """
     script = compile_plan(plan, Profile(settings))
     reader = MarkerReader(on_begin, on_step)
-    try:
-        result = transport.run(["bash", "-s"], input=script.encode(), timeout=timeout,
-                               on_line=reader.feed)
-    except HostKeyMismatch as error:
-        raise PlanFailed(0, str(error)) from error
-    except (TransportUnavailable, OSError, EOFError, TimeoutError) as error:
-        raise TransportError(f"{type(error).__name__}: {error}") from error
+    result = run_program(transport, script, reader.feed, timeout)
     outcomes, failed_at = reader.outcomes, reader.failed_at
     if failed_at is not None:
         detail = (result.stderr.strip() or outcomes[-1].output.strip() or "no output")[-2000:]

@@ -1,6 +1,6 @@
 """Certificates: ACME HTTP-01 through the site's challenge location, then installed on its VPS.
 
-Runs as the `issue_ssl` operation, inside the site's lock (see `provisioning.run_operation`):
+Runs as the `issue_ssl` operation, alone, under its VPS's lock (see `provisioning.run_operation`):
 1. converge the site (its server blocks carry the challenge location),
 2. publish the HTTP-01 file on the VPS and let the CA fetch it,
 3. finalise the order for a fresh key,

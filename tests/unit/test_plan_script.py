@@ -11,6 +11,7 @@ from chom.plugin_api import (
     EnsureDatabase,
     EnsureDirectory,
     EnsureNginxSite,
+    EnsureOwner,
     Plan,
     PutFile,
     ReloadService,
@@ -131,3 +132,10 @@ def test_progress_arrives_while_the_program_runs(vps):
     assert seen_before_step_3 == [False]  # step 1 was reported before step 3 ran
     assert began == [1, 2, 3]
     assert later.exists()
+
+
+def test_ownership_is_left_alone_where_users_are_not_managed(vps):
+    root, settings, transport = vps
+    plan = Plan("provision", (EnsureDirectory(str(root / "site")),
+                              EnsureOwner(str(root / "site"), "nobody-here")))
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["changed", "unchanged"]

@@ -1,0 +1,100 @@
+"""What each operation kind does to its site: its plan, its statuses, how it is recorded."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+
+from chom.extensions import db
+from chom.models import Operation
+from chom.models.base import utcnow
+from chom.plugin_api import EnsureDirectory, ExtractArchive, Plan
+from chom.plugins import current_site_types
+from chom.services.site_profile import site_context
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How an operation kind moves its site, and which hook announces the result.
+
+    A `None` status leaves the site's status as it is; `fails_site=False` means a failure
+    fails the operation only (the site keeps serving what it served)."""
+
+    action: str
+    running_status: str | None
+    done_status: str | None
+    hook: str | None
+    fails_site: bool = True
+
+
+LIFECYCLES = {
+    "provision": Lifecycle("provision", "provisioning", "active", "chom_site_provisioned"),
+    "deprovision": Lifecycle("deprovision", "deleting", "deleted", "chom_site_deleted"),
+    "suspend": Lifecycle("suspend", "suspended", "suspended", "chom_site_suspended"),
+    "resume": Lifecycle("resume", "provisioning", "active", None),
+    "deploy_content": Lifecycle("deploy_content", None, None, None, fails_site=False),
+}
+
+
+def _content_plan(operation: Operation, context) -> Plan:
+    """Uploaded content, already validated and repacked (`services.content`)."""
+    return Plan("deploy_content", (
+        EnsureDirectory(context.paths.web_root, owner=context.paths.system_user),
+        ExtractArchive(context.paths.web_root, operation.payload,
+                       owner=context.paths.system_user),
+    ))
+
+
+# Plans the core builds itself; every other action's plan comes from the site type.
+CORE_PLANS = {"deploy_content": _content_plan}
+
+
+def build_plan(operation: Operation):
+    """`(lifecycle, site context, plan)` for the operation, from its site as it is now."""
+    site = operation.site
+    lifecycle = LIFECYCLES[operation.kind]
+    secret_box = current_app.extensions["chom_secrets"]
+    password = secret_box.decrypt(site.db_password_encrypted) \
+        if site.db_password_encrypted else None
+    context = site_context(site, site.vps, password)
+    core_plan = CORE_PLANS.get(lifecycle.action)
+    plan = (core_plan(operation, context) if core_plan
+            else current_site_types()[site.type].plan_for(lifecycle.action, context))
+    return lifecycle, context, plan
+
+
+def append_log(operation: Operation, line: str) -> None:
+    operation.log = (operation.log or "") + line + "\n"
+
+
+def finish(operation, site, status, error, lifecycle: Lifecycle | None = None, *,
+           commit: bool = True) -> None:
+    lifecycle = lifecycle or LIFECYCLES.get(operation.kind)
+    operation.status = status
+    operation.error = error
+    operation.finished_at = utcnow()
+    if status == "failed":
+        if lifecycle is None or lifecycle.fails_site:
+            site.status = "failed"
+        append_log(operation, f"failed: {error}")
+    else:
+        site.status = lifecycle.done_status or site.status
+        if lifecycle.done_status == "deleted":
+            site.deleted_at = utcnow()
+        append_log(operation, "done")
+    if commit:
+        db.session.commit()
+
+
+def announce(hook_name: str, context) -> None:
+    hook = getattr(current_app.extensions["chom_plugins"].hook, hook_name)
+    try:
+        hook(site=context)
+    except Exception:  # a plugin's listener must not undo a finished operation
+        log.exception("%s listener failed", hook_name)
