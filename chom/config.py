@@ -40,6 +40,16 @@ def _instance_secret(instance_path: Path, name: str, make) -> str:
     return value
 
 
+def _engine_options(database_url: str) -> dict:
+    """Pre-ping (a restarted database costs no failed request); on a server database, a pool
+    as large as a worker's threads (gunicorn runs 8) with room to burst."""
+    options: dict = {"pool_pre_ping": True}
+    if not database_url.startswith("sqlite"):
+        options["pool_size"] = int(os.environ.get("CHOM_DB_POOL_SIZE", "10"))
+        options["max_overflow"] = int(os.environ.get("CHOM_DB_MAX_OVERFLOW", "20"))
+    return options
+
+
 def from_environment(instance_path: Path) -> dict:
     """Build the Flask config mapping from the process environment."""
     load_dotenv(override=False)
@@ -51,7 +61,7 @@ def from_environment(instance_path: Path) -> dict:
         or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32)),
         "CHOM_ENCRYPTION_KEYS": env("CHOM_ENCRYPTION_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "REDIS_URL": redis_url,
         # "auto": RQ when REDIS_URL answers, else a thread in this process.
         "CHOM_JOB_MODE": env("CHOM_JOB_MODE", "auto"),
