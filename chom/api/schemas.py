@@ -243,6 +243,11 @@ class OperationOut(ma.Schema):
     finished_at = fields.DateTime(allow_none=True)
 
 
+class OperationList(ma.Schema):
+    data = fields.List(fields.Nested(OperationOut))
+    meta = fields.Nested(PageMeta)
+
+
 class SiteAccepted(ma.Schema):
     data = fields.Nested(SiteOut)
     meta = fields.Dict(metadata={"description": "`operation_id` of the provisioning run"})

@@ -100,6 +100,15 @@ def retry_site(site_id):
     return {"data": site_service.request_operation(current_actor(), site_id, "retry")}
 
 
+@blp.route("/sites/<site_id>/operations", methods=["GET"])
+@blp.arguments(s.PageArgs, location="query")
+@blp.response(200, s.OperationList)
+def list_operations(args, site_id):
+    """A site's operations (provisioning runs), newest first."""
+    items, total = site_service.list_operations(current_actor(), site_id, **args)
+    return {"data": items, "meta": {**args, "total": total}}
+
+
 @blp.route("/operations/<operation_id>", methods=["GET"])
 @blp.response(200, s.envelope(s.OperationOut, "OperationDetailEnvelope"))
 def show_operation(operation_id):

@@ -134,6 +134,17 @@ def list_site_rows(
     return SitePage(rows, total, page, per_page)
 
 
+def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple[list, int]:
+    """A site's operations, newest first, and how many there are."""
+    actor.require("operations:read")
+    site = get_or_not_found(Site, site_id, "Site")
+    query = select(Operation).where(Operation.site_id == site.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(query.order_by(Operation.created_at.desc(), Operation.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(items), total
+
+
 def latest_operation(actor: Actor, site: Site) -> Operation | None:
     """The site's most recent operation (what the console shows as progress)."""
     actor.require("operations:read")

@@ -176,3 +176,17 @@ def test_suspend_resume_and_retry_follow_the_site_status(register, local_vps):
     assert account.wait_for_operation(resumed.json["data"]["id"])["status"] == "succeeded"
     assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "active"
     assert "return 503" not in conf.read_text()
+
+
+def test_a_sites_operations_are_listed_newest_first(register, local_vps):
+    account = register("Acme")
+    created = account.create_site("ops.example.com")
+    site_id = created.json["data"]["id"]
+    account.wait_for_operation(created.json["meta"]["operation_id"])
+    suspended = account.post(f"/api/v1/sites/{site_id}/suspend").json["data"]
+    account.wait_for_operation(suspended["id"])
+    listed = account.get(f"/api/v1/sites/{site_id}/operations").json
+    assert [o["kind"] for o in listed["data"]] == ["suspend", "provision"]
+    assert listed["meta"] == {"page": 1, "per_page": 25, "total": 2}
+    assert account.get(f"/api/v1/sites/{site_id}/operations?per_page=1&page=2").json[
+        "data"][0]["kind"] == "provision"
