@@ -73,19 +73,21 @@ def from_service_error(error: errors.ChomError) -> Response:
 
 
 def _flatten_validation(messages: dict) -> dict[str, list[str]]:
-    """webargs reports `{location: {field: [msg]}}`; the API answers `{field: [msg]}`."""
+    """webargs reports `{location: {field: [msg] | {nested}}}`; the API answers
+    `{"field": [msg], "sites.3.domain": [msg]}`."""
     flat: dict[str, list[str]] = {}
-    for location_messages in messages.values():
-        if isinstance(location_messages, dict):
-            for field, field_messages in location_messages.items():
-                name = "body" if field == "_schema" else field
-                if isinstance(field_messages, dict):
-                    field_messages = [
-                        f"{key}: {msg}" for key, value in field_messages.items() for msg in value
-                    ]
-                flat.setdefault(name, []).extend(field_messages)
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                name = "body" if key == "_schema" and not prefix else str(key)
+                walk(f"{prefix}.{name}" if prefix else name, inner)
         else:
-            flat.setdefault("body", []).extend(location_messages)
+            flat.setdefault(prefix or "body", []).extend(
+                value if isinstance(value, list) else [str(value)])
+
+    for location_messages in messages.values():
+        walk("", location_messages)
     return flat
 
 

@@ -167,6 +167,18 @@ class SiteIn(StrictSchema):
     dry_run = fields.Boolean(load_default=False)
 
 
+class SiteSpecIn(StrictSchema):
+    domain = Domain(required=True)
+    type = fields.String(required=True, validate=validate.Length(1, 40))
+    php_version = fields.String(allow_none=True, load_default=None)
+    options = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class SitesBulkIn(StrictSchema):
+    sites = fields.List(fields.Nested(SiteSpecIn), required=True,
+                        validate=validate.Length(1, 100))
+
+
 class VpsRef(ma.Schema):
     id = fields.UUID()
     name = fields.String()
@@ -251,6 +263,11 @@ class OperationList(ma.Schema):
 class SiteAccepted(ma.Schema):
     data = fields.Nested(SiteOut)
     meta = fields.Dict(metadata={"description": "`operation_id` of the provisioning run"})
+
+
+class SitesAccepted(ma.Schema):
+    data = fields.List(fields.Nested(SiteOut))
+    meta = fields.Dict(metadata={"description": "`operation_ids`, in the order of `data`"})
 
 
 class PlanStepOut(ma.Schema):

@@ -46,6 +46,17 @@ def create_site(body):
     return {"data": result.site, "meta": {"operation_id": str(result.operation.id)}}
 
 
+@blp.route("/sites/bulk", methods=["POST"])
+@blp.arguments(s.SitesBulkIn)
+@blp.response(202, s.SitesAccepted)
+def create_sites(body):
+    """Create up to 100 sites at once, all or none (one quota check, one transaction);
+    their provisioning runs in batches per VPS."""
+    created = site_service.create_sites(current_actor(), body["sites"])
+    return {"data": [c.site for c in created],
+            "meta": {"operation_ids": [str(c.operation.id) for c in created]}}
+
+
 @blp.route("/sites/<site_id>", methods=["GET"])
 @blp.response(200, s.envelope(s.SiteOut, "SiteEnvelope"))
 def show_site(site_id):

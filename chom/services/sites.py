@@ -200,19 +200,41 @@ def _domain_is_taken(domain: str) -> bool:
         )
 
 
-def _reserve_site_slot(tenant: Tenant) -> None:
+def _reserve_site_slots(tenant: Tenant, count: int = 1) -> None:
     """Lock the tenant row, then count: concurrent creates for one tenant run one at a time."""
     db.session.execute(update(Tenant).where(Tenant.id == tenant.id).values(updated_at=utcnow()))
     limit = plan_limits(tenant)["max_sites"]
     if limit is None:
         return
     used = db.session.scalar(select(func.count(Site.id)).where(Site.deleted_at.is_(None)))
-    if used >= limit:
+    if used + count > limit:
+        asked = "" if count == 1 else f"; {count} were asked for"
         raise QuotaExceeded(
-            f"The {tenant.plan} plan allows {limit} sites and all are in use.",
+            f"The {tenant.plan} plan allows {limit} sites and {used} are in use{asked}.",
             limit=limit,
             used=used,
         )
+
+
+def _place_site(actor: Actor, tenant: Tenant, *, domain: str, type: str,
+                php_version: str | None, options: dict, site_type) -> Site:
+    """A new site on the VPS with the most room, flushed in the caller's transaction."""
+    vps = fleet.allocate_vps_for(tenant, dedicated=plan_limits(tenant)["dedicated_vps"])
+    password = secrets.token_urlsafe(24) if site_type.needs_database else None
+    site = Site(
+        tenant_id=tenant.id, domain=domain, type=type, php_version=php_version,
+        options=options, vps_id=vps.id, status="pending",
+        db_password_encrypted=(current_app.extensions["chom_secrets"].encrypt(password)
+                               if password else None),
+    )
+    db.session.add(site)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise DomainTaken(f"{domain} is already hosted on this platform.") from None
+    audit.record(actor, "site.created", site, domain=domain, type=type)
+    return site
 
 
 def create_site(
@@ -234,37 +256,62 @@ def create_site(
     tenant = actor.require_tenant()
     options = options or {}
     site_type, php_version = _validate_type_and_options(type, php_version, options)
-    limits = plan_limits(tenant)
     if _domain_is_taken(domain):
         raise DomainTaken(f"{domain} is already hosted on this platform.")
     if dry_run:
-        vps = fleet.allocate_vps_for(tenant, dedicated=limits["dedicated_vps"], reserve=False)
+        dedicated = plan_limits(tenant)["dedicated_vps"]
+        vps = fleet.allocate_vps_for(tenant, dedicated=dedicated, reserve=False)
         return preview_plan(domain=domain, type=type, php_version=php_version, options=options,
                             vps=vps)
 
-    _reserve_site_slot(tenant)
-    vps = fleet.allocate_vps_for(tenant, dedicated=limits["dedicated_vps"])
-    secret_box = current_app.extensions["chom_secrets"]
-    site = Site(
-        tenant_id=tenant.id,
-        domain=domain,
-        type=type,
-        php_version=php_version,
-        options=options,
-        vps_id=vps.id,
-        status="pending",
-        db_password_encrypted=(
-            secret_box.encrypt(secrets.token_urlsafe(24)) if site_type.needs_database else None
-        ),
-    )
-    db.session.add(site)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise DomainTaken(f"{domain} is already hosted on this platform.") from None
-    audit.record(actor, "site.created", site, domain=domain, type=type)
+    _reserve_site_slots(tenant)
+    site = _place_site(actor, tenant, domain=domain, type=type, php_version=php_version,
+                       options=options, site_type=site_type)
     return CreatedSite(site, start_operation(actor, site, "provision"))
+
+
+MAX_BULK = 100
+
+
+def create_sites(actor: Actor, specs: list[dict]) -> list[CreatedSite]:
+    """Create several sites at once (all or none): each spec is `{domain, type, php_version?,
+    options?}` with the domain already normalised. Every spec is validated first; errors name
+    `sites.<i>.<field>`. One transaction, one quota check for them all; provisioning is
+    enqueued for each (and applied in batches per VPS)."""
+    actor.require("sites:write")
+    tenant = actor.require_tenant()
+    errors: dict[str, list[str]] = {}
+    checked = []
+    seen: set[str] = set()
+    for index, spec in enumerate(specs):
+        options = spec.get("options") or {}
+        try:
+            site_type, php_version = _validate_type_and_options(
+                spec["type"], spec.get("php_version"), options)
+        except ValidationFailed as error:
+            for field, messages in error.errors.items():
+                errors[f"sites.{index}.{field}"] = messages
+            continue
+        domain = spec["domain"]
+        if domain in seen:
+            errors[f"sites.{index}.domain"] = [f"{domain} is listed twice."]
+        seen.add(domain)
+        checked.append((domain, spec["type"], php_version, options, site_type))
+    if errors:
+        raise ValidationFailed(errors)
+    taken = [domain for domain, *_ in checked if _domain_is_taken(domain)]
+    if taken:
+        raise DomainTaken(f"Already hosted on this platform: {', '.join(taken)}.", domains=taken)
+    _reserve_site_slots(tenant, len(checked))
+    sites = [_place_site(actor, tenant, domain=domain, type=type, php_version=php_version,
+                         options=options, site_type=site_type)
+             for domain, type, php_version, options, site_type in checked]
+    operations = [_new_operation(actor, site, "provision") for site in sites]
+    db.session.commit()
+    for operation in operations:
+        enqueue_operation(operation)
+    return [CreatedSite(site, operation) for site, operation in zip(sites, operations,
+                                                                      strict=True)]
 
 
 # Which operation each site action starts, and from which site statuses it may.

@@ -190,3 +190,43 @@ def test_a_sites_operations_are_listed_newest_first(register, local_vps):
     assert listed["meta"] == {"page": 1, "per_page": 25, "total": 2}
     assert account.get(f"/api/v1/sites/{site_id}/operations?per_page=1&page=2").json[
         "data"][0]["kind"] == "provision"
+
+
+def test_bulk_create_is_all_or_nothing_and_provisions_every_site(clean_app, register,
+                                                                 local_vps):
+    account = register("Bulk Co")
+    bad = account.post("/api/v1/sites/bulk", json={"sites": [
+        {"domain": "b1.example.com", "type": "html"},
+        {"domain": "not a domain", "type": "html"},
+        {"domain": "b3.example.com", "type": "joomla"},
+        {"domain": "B1.example.com", "type": "html"},
+    ]})
+    assert bad.status_code == 422 and "sites.1.domain" in bad.json["errors"]
+    unknown_type = account.post("/api/v1/sites/bulk", json={"sites": [
+        {"domain": "b1.example.com", "type": "html"},
+        {"domain": "b3.example.com", "type": "joomla"}]})
+    assert unknown_type.status_code == 422 and "sites.1.type" in unknown_type.json["errors"]
+    assert account.get("/api/v1/sites").json["meta"]["total"] == 0
+
+    duplicated = account.post("/api/v1/sites/bulk", json={"sites": [
+        {"domain": "b1.example.com", "type": "html"},
+        {"domain": "B1.example.com", "type": "html"}]})
+    assert duplicated.status_code == 422 and "sites.1.domain" in duplicated.json["errors"]
+
+    over = account.post("/api/v1/sites/bulk", json={"sites": [
+        {"domain": f"q{n}.example.com", "type": "html"} for n in range(6)]})
+    assert over.status_code == 402 and "6 were asked for" in over.json["detail"]
+    assert account.get("/api/v1/sites").json["meta"]["total"] == 0
+
+    ok = account.post("/api/v1/sites/bulk", json={"sites": [
+        {"domain": f"ok{n}.example.com", "type": "html"} for n in range(4)]})
+    assert ok.status_code == 202
+    assert [s["domain"] for s in ok.json["data"]] == [f"ok{n}.example.com" for n in range(4)]
+    for operation_id in ok.json["meta"]["operation_ids"]:
+        assert account.wait_for_operation(operation_id)["status"] == "succeeded"
+    for n in range(4):
+        assert (local_vps["root"] / f"var/www/ok{n}.example.com/index.html").exists()
+
+    taken = account.post("/api/v1/sites/bulk", json={"sites": [
+        {"domain": "ok0.example.com", "type": "html"}]})
+    assert taken.status_code == 409 and taken.json["domains"] == ["ok0.example.com"]
