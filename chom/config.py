@@ -75,6 +75,10 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_SITE_LOCK_TTL": int(env("CHOM_SITE_LOCK_TTL", "60")),
         # How many ready operations for one VPS are applied in one remote invocation.
         "CHOM_BATCH_SIZE": int(env("CHOM_BATCH_SIZE", "50")),
+        # A VPS's circuit breaker opens after this many connection failures in a row and lets
+        # one call through again after this many seconds (DESIGN.md: 3 failures, 60 s).
+        "CHOM_BREAKER_VPS_FAIL_MAX": int(env("CHOM_BREAKER_VPS_FAIL_MAX", "3")),
+        "CHOM_BREAKER_VPS_RESET_SECONDS": float(env("CHOM_BREAKER_VPS_RESET_SECONDS", "60")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "CHOM_RATE_LIMIT_AUTH": env("CHOM_RATE_LIMIT_AUTH", "5/minute"),
         "CHOM_RATE_LIMIT_API": env("CHOM_RATE_LIMIT_API", "60/minute"),

@@ -23,6 +23,7 @@ from chom.integration.queue import current_queue
 from chom.models import Operation, Site, VpsServer
 from chom.models.scoping import unscoped
 from chom.models.sites import OPERATION_STATUSES, SITE_STATUSES
+from chom.reliability.breakers import breaker_for, state_value
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class BusinessCollector:
             yield self._sites()
             yield from self._operations()
             yield from self._fleet()
+            yield self._breakers()
 
     def _sites(self) -> Metric:
         rows = db.session.execute(
@@ -180,6 +182,22 @@ class BusinessCollector:
         yield capacity
         yield used
         yield servers
+
+    def _breakers(self) -> Metric:
+        """Each SSH VPS's circuit breaker, as stored (in Redis in rq mode: shared by all)."""
+        rows = db.session.execute(
+            select(VpsServer.id, VpsServer.name).where(VpsServer.transport == "ssh")
+            .order_by(VpsServer.name)
+        ).all()
+        family = GaugeMetricFamily(self._name("circuit_breaker_state"),
+                                   "Circuit breaker state: 0 closed, 1 half-open, 2 open",
+                                   labels=["service", "name"])
+        for row in rows:
+            try:  # Redis not answering must not take the database's families down with it
+                family.add_metric(["vps", row.name], state_value(breaker_for(row)))
+            except Exception:
+                log.exception("circuit breaker state of %s unreadable", row.name)
+        return family
 
     # -- queue ------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 from flask import current_app
 
+from chom.reliability.breakers import guarded
+
 _lock = threading.Lock()
 _open: dict[tuple, object] = {}
 
@@ -23,8 +25,27 @@ def vps_view(vps) -> SimpleNamespace:
     )
 
 
+class GuardedTransport:
+    """A VPS's transport whose remote invocations go through the VPS's circuit breaker."""
+
+    def __init__(self, transport, vps) -> None:
+        self.transport = transport
+        self.vps = SimpleNamespace(id=str(vps.id), name=vps.name)
+
+    def run(self, argv, **options):
+        return guarded(self.vps, lambda: self.transport.run(argv, **options))
+
+    def __getattr__(self, name):
+        return getattr(self.transport, name)
+
+
 def transport_for(vps):
-    """The pooled transport for `vps`; a changed VPS row (new key, new host) gets a new one."""
+    """The pooled transport for `vps`; a changed VPS row (new key, new host) gets a new one.
+
+    An SSH VPS's transport is guarded by the VPS's circuit breaker (`chom.reliability`): every
+    remote program (plans, batches, SSL, the stack probe) is one `run()` of the transport this
+    returns, so this is the one seam they all pass; only the breaker's view of the VPS (id,
+    name) is kept."""
     key = (vps.id, vps.host, vps.port, vps.ssh_user, vps.host_key, vps.transport,
            vps.ssh_private_key_encrypted, repr(sorted((vps.settings or {}).items())))
     with _lock:
@@ -32,6 +53,8 @@ def transport_for(vps):
         if transport is None:
             factory = current_app.extensions["chom_transports"][vps.transport]
             transport = factory(vps=vps_view(vps), config=current_app.config)
+            if vps.transport == "ssh":
+                transport = GuardedTransport(transport, vps)
             _open[key] = transport
         return transport
 

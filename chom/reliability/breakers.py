@@ -1,0 +1,109 @@
+"""Circuit breakers (pybreaker): one per VPS, shared across processes through Redis.
+
+A VPS that does not answer is given `CHOM_BREAKER_VPS_FAIL_MAX` attempts in a row (default 3);
+then its circuit opens and every remote invocation fails at once with `CircuitOpen` (no
+connection attempt) until `CHOM_BREAKER_VPS_RESET_SECONDS` (default 60) have passed, when one
+call is let through (half-open): success closes the circuit, failure opens it again.
+
+Only `TransportUnavailable` counts as a failure: a step failing on the VPS (a normal result of
+the invocation) or a host key that changed (`HostKeyMismatch`) says nothing about whether the
+VPS is reachable. In rq mode the state lives in Redis (`CircuitRedisStorage`, one key namespace
+per VPS id), so every worker and web process sees the same circuit; in thread mode it is kept in
+this process (`CircuitMemoryStorage`). The integration layer calls `guarded()`; nothing here
+imports it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import pybreaker
+from flask import current_app
+
+from chom.plugin_api import TransportUnavailable
+
+T = TypeVar("T")
+
+# The value of `chom_circuit_breaker_state`.
+STATE_VALUES = {pybreaker.STATE_CLOSED: 0, pybreaker.STATE_HALF_OPEN: 1, pybreaker.STATE_OPEN: 2}
+
+_lock = threading.Lock()
+
+
+class CircuitOpen(TransportUnavailable):
+    """The VPS's circuit is open: the call was not attempted. A `TransportUnavailable`, so the
+    executor turns it into a `TransportError` and the job's retry waits it out."""
+
+    def __init__(self, name: str, until: datetime | None) -> None:
+        when = until.strftime("%Y-%m-%d %H:%M:%S UTC") if until else "its reset timeout"
+        super().__init__(f"the circuit breaker of VPS {name} is open until {when} "
+                         "(too many connection failures); not connecting")
+        self.until = until
+
+
+def _not_a_connection_failure(error: BaseException) -> bool:
+    return not isinstance(error, TransportUnavailable)
+
+
+class VpsBreaker(pybreaker.CircuitBreaker):
+    """A pybreaker breaker that can say until when it stays open."""
+
+    @property
+    def open_until(self) -> datetime | None:
+        opened_at = self._state_storage.opened_at
+        if opened_at is None:
+            return None
+        return opened_at + timedelta(seconds=self.reset_timeout)
+
+
+def make_breaker(vps_id, name: str, *, fail_max: int = 3, reset_timeout: float = 60,
+                 redis=None) -> VpsBreaker:
+    """A breaker for one VPS: its state in Redis under `chom:breaker:vps:<id>` when `redis` is
+    given (every breaker made for that id shares it), else in this object's memory."""
+    if redis is not None:
+        storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, redis,
+                                                namespace=f"chom:breaker:vps:{vps_id}")
+    else:
+        storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+    return VpsBreaker(fail_max=fail_max, reset_timeout=reset_timeout, state_storage=storage,
+                      exclude=[_not_a_connection_failure], name=f"vps:{name}",
+                      throw_new_error_on_trip=False)
+
+
+def breaker_for(vps) -> VpsBreaker:
+    """This app's breaker for `vps` (anything with `id` and `name`), made on first use."""
+    app = current_app._get_current_object()
+    with _lock:
+        registry: dict[str, VpsBreaker] = app.extensions.setdefault("chom_breakers", {})
+        breaker = registry.get(str(vps.id))
+        if breaker is None:
+            queue = app.extensions.get("chom_queue")
+            redis = queue.connection if getattr(queue, "mode", None) == "rq" else None
+            breaker = make_breaker(
+                vps.id, vps.name, redis=redis,
+                fail_max=int(app.config.get("CHOM_BREAKER_VPS_FAIL_MAX", 3)),
+                reset_timeout=float(app.config.get("CHOM_BREAKER_VPS_RESET_SECONDS", 60)),
+            )
+            registry[str(vps.id)] = breaker
+        return breaker
+
+
+def guarded_by(breaker: VpsBreaker, name: str, call: Callable[[], T]) -> T:
+    """`call()` through `breaker`; `CircuitOpen` at once (without calling) while it is open."""
+    try:
+        return breaker.call(call)
+    except pybreaker.CircuitBreakerError:
+        raise CircuitOpen(name, breaker.open_until) from None
+
+
+def guarded(vps, call: Callable[[], T]) -> T:
+    """`call()` (one remote invocation on `vps`) through the VPS's circuit breaker."""
+    return guarded_by(breaker_for(vps), vps.name, call)
+
+
+def state_value(breaker: pybreaker.CircuitBreaker) -> int:
+    """0 closed, 1 half-open, 2 open, as stored (shared in Redis in rq mode)."""
+    return STATE_VALUES.get(breaker.current_state, 0)
