@@ -298,8 +298,8 @@ class Chom:
     """The API app (this process, Flask test client) and a `flask chom worker` process."""
 
     def __init__(self, host: VpsHost, work: Path, workers: int, *, job_mode: str = "rq",
-                 queue_suffix: str = "") -> None:
-        self.host, self.work, self.job_mode = host, work, job_mode
+                 queue_suffix: str = "", bulk: bool = False) -> None:
+        self.host, self.work, self.job_mode, self.bulk = host, work, job_mode, bulk
         self.queue_name = f"chombench-provision-{os.getpid()}{queue_suffix}"
         self.encryption_key = Fernet.generate_key().decode()
         self.secret_key = uuid.uuid4().hex
@@ -366,8 +366,17 @@ class Chom:
         self.token = response.json["data"]["token"]
 
     def post_sites(self, domains: list[str]) -> list[str]:
-        """`POST /api/v1/sites` for each domain; the Operations' ids."""
+        """`POST /api/v1/sites` for each domain (or one `POST /api/v1/sites/bulk` with
+        `--bulk`); the Operations' ids."""
         headers = {"Authorization": f"Bearer {self.token}"}
+        if self.bulk:
+            response = self.client.post("/api/v1/sites/bulk", headers=headers, json={
+                "sites": [{"domain": domain, "type": "html"} for domain in domains]})
+            assert response.status_code == 202, (response.status_code, response.json)
+            operation_ids = response.json["meta"]["operation_ids"]
+            for operation_id, site in zip(operation_ids, response.json["data"], strict=True):
+                self.known.update((operation_id, site["id"]))
+            return operation_ids
         operation_ids = []
         for domain in domains:
             response = self.client.post("/api/v1/sites", headers=headers,
@@ -601,6 +610,8 @@ def main() -> int:
     parser.add_argument("--ansible-rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1, help="flask chom worker processes")
     parser.add_argument("--no-ansible", action="store_true")
+    parser.add_argument("--bulk", action="store_true",
+                        help="create CHOM's sites with one POST /api/v1/sites/bulk")
     parser.add_argument("--no-diagnostics", action="store_true")
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
@@ -628,7 +639,7 @@ def main() -> int:
         log(f"fleet up in {fleet.started_in:.1f} s: {host.name} at {host.address}")
         known_hosts = write_known_hosts(host, work)
         recreate_postgres_database(DATABASE_URL)
-        chom = Chom(host, work, args.workers)
+        chom = Chom(host, work, args.workers, bulk=args.bulk)
         with chom.app.app_context():
             flask_migrate.upgrade()
         log(f"{args.workers} flask chom worker process(es) registered on queue "
