@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from chom.models import SITE_STATUSES
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.policy import ALL_PERMISSIONS
+from chom.services.sites import MAX_BULK
 
 
 class StrictSchema(ma.Schema):
@@ -176,7 +177,7 @@ class SiteSpecIn(StrictSchema):
 
 class SitesBulkIn(StrictSchema):
     sites = fields.List(fields.Nested(SiteSpecIn), required=True,
-                        validate=validate.Length(1, 100))
+                        validate=validate.Length(1, MAX_BULK))
 
 
 class VpsRef(ma.Schema):

@@ -57,10 +57,3 @@ def transport_for(vps):
                 transport = GuardedTransport(transport, vps)
             _open[key] = transport
         return transport
-
-
-def close_all() -> None:
-    with _lock:
-        for transport in _open.values():
-            transport.close()
-        _open.clear()
