@@ -7,7 +7,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from chom.extensions import login_manager
 from chom.services import accounts, sites, two_factor
-from chom.services.errors import ChomError, InvalidCredentials, TwoFactorRequired
+from chom.services.errors import (
+    ChomError,
+    InvalidCredentials,
+    TwoFactorRequired,
+    ValidationFailed,
+)
 from chom.web import site_pages
 from chom.web.context import console_actor
 
@@ -43,6 +48,32 @@ def login():
             login_user(user)
             return redirect(url_for("web.dashboard"))
     return render_template("login.html", email=email), 200 if request.method == "GET" else 401
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    """An organization with its first tenant and its owner, then logged in."""
+    fields = ("organization", "name", "email")
+    form = {field: request.form.get(field, "").strip() for field in fields}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        missing = {field: ["Required."] for field in fields if not form[field]}
+        if "@" not in form["email"]:
+            missing.setdefault("email", []).append("Give a valid email address.")
+        try:
+            if missing:
+                raise ValidationFailed(missing)
+            result = accounts.register(password=request.form.get("password", ""), **form)
+        except ValidationFailed as error:
+            errors = error.errors
+        except ChomError as error:
+            errors = {"email": [error.detail]}
+        else:
+            session.clear()
+            login_user(result.user)
+            flash(f"Welcome to CHOM, {result.user.name}.", "success")
+            return redirect(url_for("web.dashboard"))
+    return render_template("signup.html", form=form, errors=errors), 422 if errors else 200
 
 
 @bp.route("/logout", methods=["POST"])
