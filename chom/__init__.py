@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from chom.extensions import csrf, db, limiter, login_manager, migrate
     from chom.integration.queue import build_queue
     from chom.integration.secrets import SecretBox
+    from chom.log_context import configure_logging
     from chom.observability import init_app as init_observability
     from chom.plugins import build_plugin_manager, site_types, transports
     from chom.web import init_app as init_web
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    configure_logging(app.config["CHOM_LOG_FORMAT"], app.config["CHOM_LOG_LEVEL"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),

@@ -66,6 +66,9 @@ def from_environment(instance_path: Path) -> dict:
         # "auto": RQ when REDIS_URL answers, else a thread in this process.
         "CHOM_JOB_MODE": env("CHOM_JOB_MODE", "auto"),
         "CHOM_QUEUE_NAME": env("CHOM_QUEUE_NAME", "chom"),
+        # Log lines as JSON (with the correlation id) or as text.
+        "CHOM_LOG_FORMAT": env("CHOM_LOG_FORMAT", "json"),
+        "CHOM_LOG_LEVEL": env("CHOM_LOG_LEVEL", "INFO"),
         # Transient job failures (a VPS unreachable) are retried after these many seconds.
         "CHOM_JOB_RETRY_INTERVALS": [
             int(x) for x in env("CHOM_JOB_RETRY_INTERVALS", "5,30,120").split(",") if x.strip()

@@ -10,7 +10,6 @@ it is taken again, and re-applying converges.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +25,12 @@ from chom.models import Operation, Site
 from chom.models.base import utcnow
 from chom.plugin_api import HostKeyMismatch, Plan
 from chom.services.lifecycles import FINISHED, Lifecycle, announce, append_log, build_plan, finish
+from chom.services.progress import ProgressWriter
 from chom.services.site_profile import profile_of
 
 log = logging.getLogger(__name__)
 
-# How often the progress of a running batch is saved.
+# How often the progress of a running batch is saved (from its own thread).
 PROGRESS_COMMIT_SECONDS = 0.25
 
 # Kinds applied alone: `issue_ssl` talks to the CA between its phases.
@@ -112,27 +112,27 @@ def run_batch(operations: list[Operation]) -> None:
     if not members:
         return
 
-    last_commit = [time.monotonic()]
+    progress = ProgressWriter(db.engine, PROGRESS_COMMIT_SECONDS)
 
     def began(g: int, n: int) -> None:
         operation = members[g].operation
         operation.step_index = n
         operation.current_step = members[g].plan.steps[n - 1].describe()[:200]
-        # The console and API see "step i of n" while it runs; a commit per step would make a
-        # batch of 50 sites wait on ~200 commits, so progress is saved a few times a second.
-        if time.monotonic() - last_commit[0] >= PROGRESS_COMMIT_SECONDS:
-            db.session.commit()
-            last_commit[0] = time.monotonic()
+        # Seen by the console and API while it runs, without a commit per step.
+        progress.note(operation.id, n, operation.current_step)
 
     def stepped(g: int, outcome: StepOutcome) -> None:
-        # Committed with the next step's start, or with the outcomes at the end.
+        # Saved with the outcomes when the batch ends (the live part is the step above).
         steps = members[g].plan.steps
         append_log(members[g].operation, f"[{outcome.index}/{len(steps)}] "
                                          f"{steps[outcome.index - 1].describe()}: {outcome.result}")
 
     try:
-        results = apply_batch(transport_for(vps), [m.plan for m in members], profile_of(vps),
-                              on_begin=began, on_step=stepped)
+        # No autoflush while the batch runs: the session must not lock the rows the progress
+        # writer updates (their changes go in with the final commit).
+        with progress, db.session.no_autoflush:
+            results = apply_batch(transport_for(vps), [m.plan for m in members],
+                                  profile_of(vps), on_begin=began, on_step=stepped)
     except (PlanFailed, HostKeyMismatch) as error:
         for m in members:
             finish(m.operation, m.operation.site, "failed", str(error), m.lifecycle,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from chom.extensions import db
 from chom.integration.executor import PlanFailed, TransportError
 from chom.integration.queue import current_queue
+from chom.log_context import correlation_id
 from chom.models import Operation
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
@@ -64,6 +65,7 @@ def run_operation(operation_id: str) -> None:
     """
     with unscoped():
         operation = get_or_not_found(Operation, operation_id, "Operation")
+        correlation_id.set(operation.correlation_id)  # this job's log lines name its request
         if operation.status in FINISHED:
             return
         own_id, vps_id = operation.id, operation.site.vps_id

@@ -57,3 +57,11 @@ def transport_for(vps):
                 transport = GuardedTransport(transport, vps)
             _open[key] = transport
         return transport
+
+
+def close_all() -> None:
+    """Close every pooled connection of this process (a benchmark's or a worker's shutdown)."""
+    with _lock:
+        for transport in _open.values():
+            transport.close()
+        _open.clear()
