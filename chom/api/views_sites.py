@@ -7,6 +7,7 @@ from chom.api import schemas as s
 from chom.api.auth import current_actor
 from chom.api.limits import api_limit
 from chom.services import content
+from chom.services import site_operations as operations
 from chom.services import sites as site_service
 from chom.services.sites import PlanPreview
 
@@ -68,14 +69,14 @@ def show_site(site_id):
 @blp.response(202, s.envelope(s.OperationOut, "OperationEnvelope"))
 def delete_site(site_id):
     """Delete a site: its VPS is cleaned by a job; returns that job's Operation."""
-    return {"data": site_service.delete_site(current_actor(), site_id)}
+    return {"data": operations.delete_site(current_actor(), site_id)}
 
 
 @blp.route("/sites/<site_id>/ssl", methods=["POST"])
 @blp.response(202, s.envelope(s.OperationOut, "SslEnvelope"))
 def issue_ssl(site_id):
     """Issue (or renew) the site's certificate through ACME HTTP-01; 202 with the Operation."""
-    return {"data": site_service.request_operation(current_actor(), site_id, "ssl")}
+    return {"data": operations.request_operation(current_actor(), site_id, "ssl")}
 
 
 @blp.route("/sites/<site_id>/content", methods=["POST"])
@@ -94,21 +95,21 @@ def upload_content(files, site_id):
 @blp.response(202, s.envelope(s.OperationOut, "SuspendEnvelope"))
 def suspend_site(site_id):
     """Suspend an active site: its VPS answers a suspended page (503)."""
-    return {"data": site_service.request_operation(current_actor(), site_id, "suspend")}
+    return {"data": operations.request_operation(current_actor(), site_id, "suspend")}
 
 
 @blp.route("/sites/<site_id>/resume", methods=["POST"])
 @blp.response(202, s.envelope(s.OperationOut, "ResumeEnvelope"))
 def resume_site(site_id):
     """Serve a suspended site again."""
-    return {"data": site_service.request_operation(current_actor(), site_id, "resume")}
+    return {"data": operations.request_operation(current_actor(), site_id, "resume")}
 
 
 @blp.route("/sites/<site_id>/retry", methods=["POST"])
 @blp.response(202, s.envelope(s.OperationOut, "RetryEnvelope"))
 def retry_site(site_id):
     """Run a failed site's last operation again; plans converge, so this is safe."""
-    return {"data": site_service.request_operation(current_actor(), site_id, "retry")}
+    return {"data": operations.request_operation(current_actor(), site_id, "retry")}
 
 
 @blp.route("/sites/<site_id>/operations", methods=["GET"])
@@ -116,7 +117,7 @@ def retry_site(site_id):
 @blp.response(200, s.OperationList)
 def list_operations(args, site_id):
     """A site's operations (provisioning runs), newest first."""
-    items, total = site_service.list_operations(current_actor(), site_id, **args)
+    items, total = operations.list_operations(current_actor(), site_id, **args)
     return {"data": items, "meta": {**args, "total": total}}
 
 
@@ -124,4 +125,4 @@ def list_operations(args, site_id):
 @blp.response(200, s.envelope(s.OperationOut, "OperationDetailEnvelope"))
 def show_operation(operation_id):
     """A provisioning run: status, step i of n, log."""
-    return {"data": site_service.get_operation(current_actor(), operation_id)}
+    return {"data": operations.get_operation(current_actor(), operation_id)}

@@ -18,7 +18,7 @@ from chom.plugins import current_site_types
 from chom.services import audit
 from chom.services.errors import Conflict, NotFound, ValidationFailed
 from chom.services.lookup import get_or_not_found
-from chom.services.sites import start_operation
+from chom.services.site_operations import start_operation
 from chom.services.tenancy import Actor
 
 MAX_FILES = 5_000

@@ -21,14 +21,13 @@ from chom.plugin_api import Plan
 from chom.plugins import current_site_types
 from chom.services import audit, fleet
 from chom.services.errors import (
-    Conflict,
     DomainTaken,
-    NotFound,
     QuotaExceeded,
     ValidationFailed,
 )
 from chom.services.lookup import get_or_not_found
 from chom.services.provisioning import enqueue_operation
+from chom.services.site_operations import new_operation, start_operation
 from chom.services.site_profile import site_context
 from chom.services.tenancy import Actor
 
@@ -132,24 +131,6 @@ def list_site_rows(
     total = _page_total(lambda: _site_list_filter(select(Site.id), status, type), page,
                         per_page, len(rows))
     return SitePage(rows, total, page, per_page)
-
-
-def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple[list, int]:
-    """A site's operations, newest first, and how many there are."""
-    actor.require("operations:read")
-    site = get_or_not_found(Site, site_id, "Site")
-    query = select(Operation).where(Operation.site_id == site.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session.scalars(query.order_by(Operation.created_at.desc(), Operation.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total
-
-
-def latest_operation(actor: Actor, site: Site) -> Operation | None:
-    """The site's most recent operation (what the console shows as progress)."""
-    actor.require("operations:read")
-    return db.session.scalar(select(Operation).where(Operation.site_id == site.id)
-                             .order_by(Operation.created_at.desc()).limit(1))
 
 
 def site_type_choices() -> list[tuple[str, str, bool]]:
@@ -306,68 +287,12 @@ def create_sites(actor: Actor, specs: list[dict]) -> list[CreatedSite]:
     sites = [_place_site(actor, tenant, domain=domain, type=type, php_version=php_version,
                          options=options, site_type=site_type)
              for domain, type, php_version, options, site_type in checked]
-    operations = [_new_operation(actor, site, "provision") for site in sites]
+    operations = [new_operation(actor, site, "provision") for site in sites]
     db.session.commit()
     for operation in operations:
         enqueue_operation(operation)
     return [CreatedSite(site, operation) for site, operation in zip(sites, operations,
                                                                       strict=True)]
-
-
-# Which operation each site action starts, and from which site statuses it may.
-SITE_ACTIONS = {
-    "delete": ("deprovision", None),  # from any status but deleted
-    "suspend": ("suspend", {"active"}),
-    "resume": ("resume", {"suspended"}),
-    "ssl": ("issue_ssl", {"active"}),
-}
-
-
-def request_operation(actor: Actor, site_id, action: str) -> Operation:
-    """Start `action` (delete, suspend, resume, retry) on a site; returns its Operation.
-
-    Asking again while the same kind of operation is in flight returns that one. `retry`
-    re-runs the kind of the site's last failed operation. Raises `Conflict` when the site's
-    status does not allow the action.
-    """
-    site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
-    if site.deleted_at is not None:
-        raise NotFound("Site not found.")
-    actor.require("sites:write")
-    if action == "retry":
-        if site.status != "failed":
-            raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")
-        last = db.session.scalar(select(Operation).where(Operation.site_id == site.id)
-                                 .order_by(Operation.created_at.desc()).limit(1))
-        kind = last.kind if last else "provision"
-    else:
-        kind, allowed = SITE_ACTIONS[action]
-        if allowed is not None and site.status not in allowed:
-            raise Conflict(f"Cannot {action} a site that is {site.status}.")
-    in_flight = db.session.scalar(
-        select(Operation).where(
-            Operation.site_id == site.id,
-            Operation.kind == kind,
-            Operation.status.in_(("queued", "running")),
-        )
-    )
-    if in_flight is not None:
-        return in_flight
-    if kind == "deprovision":
-        site.status = "deleting"
-    audit.record(actor, f"site.{action}", site, domain=site.domain)
-    return start_operation(actor, site, kind)
-
-
-def start_operation(actor: Actor, site: Site, kind: str, *, payload: bytes | None = None
-                    ) -> Operation:
-    """Record an Operation for `site`, commit, and hand it to the queue (the one place
-    operations begin). `payload` is what the operation carries to the VPS."""
-    operation = _new_operation(actor, site, kind)
-    operation.payload = payload
-    db.session.commit()
-    enqueue_operation(operation)
-    return operation
 
 
 def preview_plan(
@@ -389,28 +314,3 @@ def preview_plan(
     plan = site_type.provision_plan(site_context(draft, vps, password))
     db.session.rollback()  # nothing of the draft may reach the database
     return PlanPreview(domain=domain, type=type, vps_name=vps.name, plan=plan)
-
-
-def delete_site(actor: Actor, site_id) -> Operation:
-    """Mark the site `deleting` and enqueue its deprovisioning; returns the Operation."""
-    return request_operation(actor, site_id, "delete")
-
-
-def get_operation(actor: Actor, operation_id) -> Operation:
-    actor.require("operations:read")
-    return get_or_not_found(Operation, operation_id, "Operation")
-
-
-def _new_operation(actor: Actor, site: Site, kind: str) -> Operation:
-    operation = Operation(
-        id=uuid.uuid4(),
-        tenant_id=site.tenant_id,
-        site_id=site.id,
-        kind=kind,
-        status="queued",
-        correlation_id=actor.request.correlation_id,
-    )
-    operation.job_id = f"op-{operation.id}"
-    db.session.add(operation)
-    return operation
-

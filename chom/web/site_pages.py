@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from chom.services import sites
+from chom.services import site_operations, sites
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
 from chom.services.sites import PlanPreview
@@ -55,7 +55,7 @@ def show_site(site_id):
     actor = console_actor()
     site = _site_or_404(site_id)
     return render_template("site.html", actor=actor, site=site,
-                           operation=sites.latest_operation(actor, site))
+                           operation=site_operations.latest_operation(actor, site))
 
 
 @login_required
@@ -64,14 +64,14 @@ def site_progress(site_id):
     actor = console_actor()
     site = _site_or_404(site_id)
     return render_template("_progress.html", site=site,
-                           operation=sites.latest_operation(actor, site))
+                           operation=site_operations.latest_operation(actor, site))
 
 
 @login_required
 def site_action(site_id, action):
     site = _site_or_404(site_id)
     try:
-        sites.request_operation(console_actor(), site.id, action)
+        site_operations.request_operation(console_actor(), site.id, action)
     except PermissionDenied:
         abort(403)
     except ChomError as error:
@@ -88,7 +88,7 @@ def delete_site(site_id):
         flash(f"Type {site.domain} to confirm the deletion.", "error")
         return redirect(url_for("web.show_site", site_id=site.id))
     try:
-        sites.delete_site(console_actor(), site.id)
+        site_operations.delete_site(console_actor(), site.id)
     except PermissionDenied:
         abort(403)
     except ChomError as error:

@@ -1,0 +1,114 @@
+"""Operations on sites: starting them (one place), the actions a site's status allows, and
+reading them back."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+
+from chom.extensions import db
+from chom.models import Operation, Site
+from chom.services import audit
+from chom.services.errors import Conflict, NotFound
+from chom.services.lookup import get_or_not_found
+from chom.services.provisioning import enqueue_operation
+from chom.services.tenancy import Actor
+
+# Which operation each site action starts, and from which site statuses it may.
+SITE_ACTIONS = {
+    "delete": ("deprovision", None),  # from any status but deleted
+    "suspend": ("suspend", {"active"}),
+    "resume": ("resume", {"suspended"}),
+    "ssl": ("issue_ssl", {"active"}),
+}
+
+
+def request_operation(actor: Actor, site_id, action: str) -> Operation:
+    """Start `action` (delete, suspend, resume, retry) on a site; returns its Operation.
+
+    Asking again while the same kind of operation is in flight returns that one. `retry`
+    re-runs the kind of the site's last failed operation. Raises `Conflict` when the site's
+    status does not allow the action.
+    """
+    site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
+    if site.deleted_at is not None:
+        raise NotFound("Site not found.")
+    actor.require("sites:write")
+    if action == "retry":
+        if site.status != "failed":
+            raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")
+        last = db.session.scalar(select(Operation).where(Operation.site_id == site.id)
+                                 .order_by(Operation.created_at.desc()).limit(1))
+        kind = last.kind if last else "provision"
+    else:
+        kind, allowed = SITE_ACTIONS[action]
+        if allowed is not None and site.status not in allowed:
+            raise Conflict(f"Cannot {action} a site that is {site.status}.")
+    in_flight = db.session.scalar(
+        select(Operation).where(
+            Operation.site_id == site.id,
+            Operation.kind == kind,
+            Operation.status.in_(("queued", "running")),
+        )
+    )
+    if in_flight is not None:
+        return in_flight
+    if kind == "deprovision":
+        site.status = "deleting"
+    audit.record(actor, f"site.{action}", site, domain=site.domain)
+    return start_operation(actor, site, kind)
+
+
+def start_operation(actor: Actor, site: Site, kind: str, *, payload: bytes | None = None
+                    ) -> Operation:
+    """Record an Operation for `site`, commit, and hand it to the queue (the one place
+    operations begin). `payload` is what the operation carries to the VPS."""
+    operation = new_operation(actor, site, kind)
+    operation.payload = payload
+    db.session.commit()
+    enqueue_operation(operation)
+    return operation
+
+
+def delete_site(actor: Actor, site_id) -> Operation:
+    """Mark the site `deleting` and enqueue its deprovisioning; returns the Operation."""
+    return request_operation(actor, site_id, "delete")
+
+
+def get_operation(actor: Actor, operation_id) -> Operation:
+    actor.require("operations:read")
+    return get_or_not_found(Operation, operation_id, "Operation")
+
+
+def new_operation(actor: Actor, site: Site, kind: str) -> Operation:
+    operation = Operation(
+        id=uuid.uuid4(),
+        tenant_id=site.tenant_id,
+        site_id=site.id,
+        kind=kind,
+        status="queued",
+        correlation_id=actor.request.correlation_id,
+    )
+    operation.job_id = f"op-{operation.id}"
+    db.session.add(operation)
+    return operation
+
+
+
+def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple[list, int]:
+    """A site's operations, newest first, and how many there are."""
+    actor.require("operations:read")
+    site = get_or_not_found(Site, site_id, "Site")
+    query = select(Operation).where(Operation.site_id == site.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(query.order_by(Operation.created_at.desc(), Operation.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(items), total
+
+
+def latest_operation(actor: Actor, site: Site) -> Operation | None:
+    """The site's most recent operation (what the console shows as progress)."""
+    actor.require("operations:read")
+    return db.session.scalar(select(Operation).where(Operation.site_id == site.id)
+                             .order_by(Operation.created_at.desc()).limit(1))
