@@ -86,6 +86,8 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_RATE_LIMIT_AUTH": env("CHOM_RATE_LIMIT_AUTH", "5/minute"),
         "CHOM_RATE_LIMIT_API": env("CHOM_RATE_LIMIT_API", "60/minute"),
         "CHOM_RATE_LIMIT_SENSITIVE": env("CHOM_RATE_LIMIT_SENSITIVE", "2/minute"),
+        # Log-in attempts naming one account, from any address.
+        "CHOM_RATE_LIMIT_LOGIN_ACCOUNT": env("CHOM_RATE_LIMIT_LOGIN_ACCOUNT", "10/minute"),
         "CHOM_TRIAL_DAYS": int(env("CHOM_TRIAL_DAYS", "14")),
         "CHOM_PLANS": PLANS,
         "CHOM_PHP_VERSIONS": PHP_VERSIONS,

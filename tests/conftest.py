@@ -51,6 +51,7 @@ def base_config(tmp_path: Path, **overrides) -> dict:
         "CHOM_RATE_LIMIT_AUTH": "100000/minute",
         "CHOM_RATE_LIMIT_API": "100000/minute",
         "CHOM_RATE_LIMIT_SENSITIVE": "100000/minute",
+        "CHOM_RATE_LIMIT_LOGIN_ACCOUNT": "100000/minute",
         "RATELIMIT_STORAGE_URI": "memory://",
         "CHOM_LOCAL_VPS_ROOT": str(tmp_path / "local-vps"),
         "WTF_CSRF_ENABLED": False,

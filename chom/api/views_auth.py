@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from chom.api import schemas as s
 from chom.api.auth import current_actor
-from chom.api.limits import api_limit, auth_limit, sensitive_limit
+from chom.api.limits import api_limit, auth_limit, login_account_limit, sensitive_limit
 from chom.services import accounts, two_factor
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and log-in")
@@ -28,6 +28,7 @@ def register(body):
 
 @blp.route("/login", methods=["POST"])
 @auth_limit
+@login_account_limit
 @blp.arguments(s.LoginIn)
 @blp.response(200, s.envelope(s.AuthResult, "LoginResultEnvelope"))
 def login(body):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from chom.extensions import login_manager
+from chom.extensions import limiter, login_manager
+from chom.rate_limits import login_account_key, setting
 from chom.services import accounts, sites, two_factor
 from chom.services.errors import (
     ChomError,
@@ -32,6 +34,10 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(setting("CHOM_RATE_LIMIT_AUTH"), key_func=get_remote_address, methods=["POST"],
+               scope="auth")
+@limiter.limit(setting("CHOM_RATE_LIMIT_LOGIN_ACCOUNT"), key_func=login_account_key,
+               methods=["POST"], scope="login-account")
 def login():
     email = request.form.get("email", "")
     if request.method == "POST":

@@ -204,3 +204,41 @@ def test_flushing_redis_resets_the_counters(limited_app, redis_db):
     assert _login(client, account["email"], "10.0.10.2").status_code == 429
     redis_db.flushdb()
     assert _login(client, account["email"], "10.0.10.2").status_code == 200
+
+
+# --- log-in: per account, from any address ---------------------------------------------------
+
+
+@pytest.fixture
+def account_limited_app(app, redis_db, tmp_path):
+    """Per-address limits out of the way; two log-in attempts per account per minute."""
+    return create_app(base_config(
+        tmp_path,
+        CHOM_RATE_LIMIT_AUTH="1000/minute",
+        CHOM_RATE_LIMIT_LOGIN_ACCOUNT="2/minute",
+        RATELIMIT_STORAGE_URI=TEST_REDIS_URL,
+    ))
+
+
+def test_log_in_attempts_on_one_account_are_limited_whatever_the_address(account_limited_app):
+    client = account_limited_app.test_client()
+    target = _register(client, ip="10.0.9.1", tag="target")
+    other = _register(client, ip="10.0.9.1", tag="other")
+    wrong = {"email": target["email"].upper(), "password": "not the password!"}
+    for n in range(2):
+        attempt = client.post("/api/v1/auth/login", json=wrong,
+                              environ_base={"REMOTE_ADDR": f"10.0.9.{10 + n}"})
+        assert attempt.status_code == 401
+    assert_rate_limited(_login(client, target["email"], "10.0.9.20"))  # a new address, too
+    assert _login(client, other["email"], "10.0.9.20").status_code == 200
+
+
+def test_the_console_log_in_is_limited_per_account_too(account_limited_app):
+    client = account_limited_app.test_client()
+    target = _register(client, ip="10.0.10.1", tag="console")
+    for n in range(2):
+        client.post("/login", data={"email": target["email"], "password": "wrong password!"},
+                    environ_base={"REMOTE_ADDR": f"10.0.10.{10 + n}"})
+    blocked = client.post("/login", data={"email": target["email"], "password": PASSWORD},
+                          environ_base={"REMOTE_ADDR": "10.0.10.30"})
+    assert blocked.status_code == 429
