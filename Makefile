@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The machines' pip configuration lists local mirrors that may be absent; stay quiet about them.
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test install lint services fleet clean bench
+.PHONY: run test install lint services fleet browser clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,15 @@ services:
 fleet:
 	./scripts/ensure-fleet.sh
 
+# Debian's Chromium for the Playwright browser tests (tests/browser/).
+browser:
+	./scripts/ensure-browser.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: install services fleet lint
+test: install services fleet browser lint
 	$(BIN)/python -m pytest -q
 
 bench: install services

@@ -95,7 +95,6 @@ def new_operation(actor: Actor, site: Site, kind: str) -> Operation:
     return operation
 
 
-
 def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple[list, int]:
     """A site's operations, newest first, and how many there are."""
     actor.require("operations:read")
@@ -105,6 +104,13 @@ def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple
     items = db.session.scalars(query.order_by(Operation.created_at.desc(), Operation.id)
                                .limit(per_page).offset((page - 1) * per_page)).all()
     return list(items), total
+
+
+def recent_operations(actor: Actor, *, limit: int = 10) -> list[Operation]:
+    """The current tenant's latest operations on any of its sites, newest first."""
+    actor.require("operations:read")
+    return list(db.session.scalars(select(Operation).order_by(Operation.created_at.desc(),
+                                                              Operation.id).limit(limit)))
 
 
 def latest_operation(actor: Actor, site: Site) -> Operation | None:

@@ -4,28 +4,49 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from chom.extensions import limiter, login_manager
 from chom.rate_limits import login_account_key, setting
-from chom.services import accounts, sites, two_factor
+from chom.services import accounts, two_factor
 from chom.services.errors import (
     ChomError,
     InvalidCredentials,
+    NotFound,
+    PermissionDenied,
     TwoFactorRequired,
     ValidationFailed,
 )
-from chom.web import site_pages
-from chom.web.context import console_actor
+from chom.web import (
+    audit_pages,
+    dashboard_pages,
+    fleet_pages,
+    site_pages,
+    tenant_switch,
+    token_pages,
+    two_factor_pages,
+)
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")  # the app keeps /static
-site_pages.register(bp)
+for pages in (dashboard_pages, site_pages, token_pages, two_factor_pages, audit_pages,
+              fleet_pages, tenant_switch):
+    pages.register(bp)
 
 
 @login_manager.user_loader
 def _load_user(session_id: str):
     return accounts.user_for_session(session_id)
+
+
+@bp.errorhandler(PermissionDenied)
+def _forbidden(error):
+    return render_template("error.html", title="Not allowed", detail=error.detail), 403
+
+
+@bp.errorhandler(NotFound)
+def _not_found(error):
+    return render_template("error.html", title="Not found", detail=error.detail), 404
 
 
 @bp.route("/")
@@ -87,18 +108,6 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("web.login"))
-
-
-@bp.route("/dashboard")
-@login_required
-def dashboard():
-    try:
-        actor = console_actor()
-        page = sites.list_sites(actor, page=1, per_page=50)
-    except ChomError as error:
-        flash(error.detail, "error")
-        return render_template("dashboard.html", actor=None, page=None)
-    return render_template("dashboard.html", actor=actor, page=page)
 
 
 def init_app(app) -> None:
