@@ -4,7 +4,9 @@ from __future__ import annotations
 
 VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
 MEMBER = VIEWER | {"sites:write"}
-ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read"}
+# Deleting a site is for admins: a member manages sites but cannot destroy one.
+ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate",
+                  "audit:read"}
 OWNER = ADMIN | {"billing:manage", "organization:delete"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -34,7 +34,7 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
     if site.deleted_at is not None:
         raise NotFound("Site not found.")
-    actor.require("sites:write")
+    actor.require("sites:delete" if action == "delete" else "sites:write")
     if action == "retry":
         if site.status != "failed":
             raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")
