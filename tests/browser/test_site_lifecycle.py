@@ -1,0 +1,119 @@
+"""The console in a real browser against the test fleet: sign up → create an HTML site → watch
+its progress bar reach done → see the site on its VPS → issue SSL (pebble) → members see the
+site without the buttons their role may not use → delete with typed confirmation."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from chom.services import fleet as fleet_service
+from tests.browser.harness import PHONE
+from tests.browser.pages import (
+    csrf_token,
+    log_in,
+    organization_of,
+    sign_up,
+    wider_than_viewport,
+)
+from tests.members import add_member
+
+DOMAIN = "browser.example.com"
+CONTENT = "<h1>Hello from the browser</h1>"
+SLOW_MS = 120_000  # provisioning and ACME over the fleet
+
+
+def test_site_from_sign_up_to_deletion(console, browsers, fleet, pebble, clean_app, artifacts):
+    host = fleet.hosts[0]
+    with clean_app.app_context():
+        fleet_service.add_vps(**host.add_vps_kwargs(
+            settings={**host.profile, "ssh_key_path": host.client_key_path}))
+    pebble.add_a_record(DOMAIN, host.address)
+    owner = browsers.new(resolve={DOMAIN: host.address})
+    page = owner.new_page()
+    sign_up(page, console, "Browser Agency")
+
+    # Create: the HTML type's option fields come from its plugin's JSON schema.
+    page.get_by_role("link", name="New site").click()
+    page.get_by_label("Domain").fill(DOMAIN)
+    with page.expect_response("**/sites/new/options?type=html"):  # the fields are swapped in
+        page.get_by_label("Site type").select_option("html")
+    page.get_by_label("Index html").fill(CONTENT)
+    page.get_by_role("button", name="Create site").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"{DOMAIN} is being provisioned.")
+    site_url = page.url
+    page.evaluate("window.chomNotReloaded = true")
+
+    # The progress section polls itself (htmx) until the operation is done: no reload.
+    expect(page.locator("#progress h2")).to_have_text("Provision: succeeded", timeout=SLOW_MS)
+    bar = page.locator("#progress progress")
+    expect(bar).to_have_attribute("value", bar.get_attribute("max"))
+    assert int(bar.get_attribute("max")) > 1
+    expect(page.locator("#site-status")).to_have_text("active")
+    assert page.evaluate("window.chomNotReloaded") is True
+    expect(page.locator("#progress")).not_to_have_attribute("hx-trigger", re.compile("."))
+
+    # The site answers on its VPS (the browser resolves the domain to the fleet host).
+    visit = owner.new_page()
+    visit.goto(f"http://{DOMAIN}/")
+    expect(visit.locator("h1")).to_have_text("Hello from the browser")
+
+    # SSL from pebble, then the site page shows the certificate's expiry and HTTPS works.
+    page.reload()
+    expect(page.locator("#site-vps")).to_have_text(host.name)
+    expect(page.locator("#site-ssl")).to_have_text("none")
+    page.get_by_role("button", name="Issue SSL certificate").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"Certificate requested: {DOMAIN}.")
+    expect(page.locator("#progress h2")).to_have_text("Issue ssl: succeeded", timeout=SLOW_MS)
+    page.reload()
+    expect(page.locator("#site-ssl")).to_contain_text(re.compile(r"valid until \d{4}-\d\d-\d\d"))
+    visit.goto(f"https://{DOMAIN}/")
+    expect(visit.locator("h1")).to_have_text("Hello from the browser")
+
+    # Phone-sized screenshots of the dashboard and the site page, which must not scroll sideways.
+    page.set_viewport_size(PHONE)
+    page.goto(f"{console}/dashboard")
+    expect(page.get_by_role("table").get_by_role("link", name=DOMAIN)).to_be_visible()
+    assert wider_than_viewport(page) == []
+    page.screenshot(path=str(artifacts / "dashboard-phone.png"), full_page=True)
+    page.goto(site_url)
+    assert wider_than_viewport(page) == []
+    page.screenshot(path=str(artifacts / "site-phone.png"), full_page=True)
+    assert (artifacts / "dashboard-phone.png").stat().st_size > 0
+    assert (artifacts / "site-phone.png").stat().st_size > 0
+
+    # Members (added directly until invitations land): a member sees the site and may act on
+    # it, but not delete it; a viewer sees no button at all; the server refuses both anyway.
+    organization = organization_of(clean_app, "Browser Agency")
+    site_id = site_url.rsplit("/", 1)[-1]
+    for role, may_act in (("member", True), ("viewer", False)):
+        member = add_member(clean_app, organization, role, password="member passphrase 1")
+        their = browsers.new().new_page()
+        log_in(their, console, member["email"], "member passphrase 1")
+        expect(their).to_have_url(re.compile(r"/dashboard$"))
+        their.get_by_role("table").get_by_role("link", name=DOMAIN).click()
+        expect(their.locator("h1")).to_have_text(DOMAIN)
+        expect(their.get_by_role("button", name="Delete site")).to_have_count(0)
+        expect(their.get_by_role("button", name="Suspend")).to_have_count(1 if may_act else 0)
+        expect(their.get_by_role("link", name="New site")).to_have_count(1 if may_act else 0)
+        refused = their.request.post(f"{console}/sites/{site_id}/delete",
+                                     form={"confirm": DOMAIN, "csrf_token": csrf_token(their)})
+        assert refused.status == 403, role
+
+    # Delete, confirmed by typing the domain (a wrong one is refused).
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(site_url)
+    page.get_by_label(f"Type {DOMAIN} to delete this site").fill("wrong.example.com")
+    page.get_by_role("button", name="Delete site").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"Type {DOMAIN} to confirm the deletion.")
+    page.get_by_label(f"Type {DOMAIN} to delete this site").fill(DOMAIN.upper())
+    page.get_by_role("button", name="Delete site").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_role("alert")).to_contain_text(f"{DOMAIN} is being deleted.")
+    page.goto(site_url)
+    expect(page.locator("#progress h2")).to_have_text("Deprovision: succeeded",
+                                                      timeout=SLOW_MS)
+    expect(page.locator("#site-status")).to_have_text("deleted")
+    gone = visit.goto(f"http://{DOMAIN}/")
+    assert "Hello from the browser" not in visit.content(), gone.status
