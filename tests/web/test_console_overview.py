@@ -116,3 +116,17 @@ def test_tenant_switcher_changes_the_tenant_and_refuses_unreachable_ones(clean_a
     html = member.get("/dashboard").get_data(as_text=True)
     assert 'id="tenant-switch"' not in html and "brand.example.com" in html
     assert member.post("/tenant", data={"tenant_id": owner.tenant_id}).status_code == 404
+
+
+def test_a_remembered_tenant_that_is_gone_falls_back_to_the_first(clean_app, register):
+    owner = register("Agency")
+    brand_id = owner.post("/api/v1/tenants", json={"name": "Short Lived"}).json["data"]["id"]
+    client = clean_app.test_client()
+    log_in(client, owner.email)
+    assert client.post("/tenant", data={"tenant_id": brand_id}).status_code == 302
+    assert "Sites · Short Lived" in client.get("/dashboard").get_data(as_text=True)
+    assert owner.delete(f"/api/v1/tenants/{brand_id}").status_code == 204
+    dashboard = client.get("/dashboard")
+    assert dashboard.status_code == 200
+    assert "Sites · Agency" in dashboard.get_data(as_text=True)
+    assert client.get(f"/dashboard?tenant={brand_id}").status_code == 200  # flashes, no crash
