@@ -21,6 +21,7 @@ from chom.web import (
     audit_pages,
     dashboard_pages,
     fleet_pages,
+    login_code,
     site_pages,
     tenant_switch,
     token_pages,
@@ -29,8 +30,8 @@ from chom.web import (
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")  # the app keeps /static
-for pages in (dashboard_pages, site_pages, token_pages, two_factor_pages, audit_pages,
-              fleet_pages, tenant_switch):
+for pages in (login_code, dashboard_pages, site_pages, token_pages, two_factor_pages,
+              audit_pages, fleet_pages, tenant_switch):
     pages.register(bp)
 
 
@@ -66,7 +67,7 @@ def login():
             user = accounts.authenticate(email, request.form.get("password", ""))
             two_factor.require_second_factor(user, request.form.get("otp"))
         except TwoFactorRequired:
-            flash("Enter the code from your authenticator app (or a recovery code).", "error")
+            return login_code.begin(user)  # the code is asked for on a page of its own
         except InvalidCredentials as error:
             flash(error.detail if "code" in error.detail
                   else "That email and password do not match an account.", "error")

@@ -29,13 +29,10 @@ def sign_up(page: Page, console: str, organization: str, name: str = "Bea") -> s
     return email
 
 
-def log_in(page: Page, console: str, email: str, password: str = PASSWORD,
-           otp: str | None = None) -> None:
+def log_in(page: Page, console: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{console}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    if otp is not None:
-        page.get_by_label("Authentication code").fill(otp)
     page.get_by_role("button", name="Log in").click()
 
 

@@ -93,19 +93,57 @@ def test_two_factor_set_up_with_svg_qr_then_login_asks_for_a_code(clean_app, reg
     assert not re.findall(r"[0-9a-f]{6}-[0-9a-f]{6}", client.get("/account/2fa").get_data(
         as_text=True))
 
+    # Log-in: the password, then the code on a page of its own.
     fresh = clean_app.test_client()
     asked = fresh.post("/login", data={"email": owner.email, "password": PASSWORD})
-    assert asked.status_code == 401 and "Enter the code" in asked.get_data(as_text=True)
-    log_in(fresh, owner.email, otp=pyotp.TOTP(secret).now())
+    assert asked.status_code == 303 and asked.headers["Location"].endswith("/login/code")
+    assert fresh.get("/dashboard").status_code == 302  # not logged in yet
+    assert 'for="otp"' in fresh.get("/login/code").get_data(as_text=True)
+    wrong = fresh.post("/login/code", data={"otp": "000000"})
+    assert wrong.status_code == 401
+    assert 'id="otp-errors"><p class="field-error">' in wrong.get_data(as_text=True)
+    done = fresh.post("/login/code", data={"otp": pyotp.TOTP(secret).now()})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/dashboard")
+    assert fresh.get("/dashboard").status_code == 200
+    assert fresh.get("/login/code").status_code == 302  # the step is over
+
     recovery = clean_app.test_client()
-    log_in(recovery, owner.email, otp=codes[0])  # a recovery code works once
-    assert clean_app.test_client().post("/login", data={
-        "email": owner.email, "password": PASSWORD, "otp": codes[0]}).status_code == 401
+    recovery.post("/login", data={"email": owner.email, "password": PASSWORD})
+    assert recovery.post("/login/code", data={"otp": codes[0]}).status_code == 302
+    again = clean_app.test_client()  # a recovery code works once
+    again.post("/login", data={"email": owner.email, "password": PASSWORD})
+    assert again.post("/login/code", data={"otp": codes[0]}).status_code == 401
+    # The code in the log-in form itself still works (one request, as the API takes it).
+    log_in(clean_app.test_client(), owner.email, otp=pyotp.TOTP(secret).now())
 
     assert client.post("/account/2fa/disable", data={"otp": "123"}).status_code == 422
     off = client.post("/account/2fa/disable", data={"otp": codes[1]}, follow_redirects=True)
     assert "Two-factor authentication is off." in off.get_data(as_text=True)
     log_in(clean_app.test_client(), owner.email)
+
+
+def test_the_code_step_needs_a_fresh_password_step(clean_app, register, monkeypatch):
+    from chom.web import login_code
+
+    owner = register("Secure Co")
+    client = _logged_in(clean_app, owner)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', client.post(
+        "/account/2fa/setup").get_data(as_text=True)).group(1)
+    client.post("/account/2fa/enable", data={"otp": pyotp.TOTP(secret).now()})
+    stranger = clean_app.test_client()
+    assert stranger.get("/login/code").headers["Location"].endswith("/login")
+    assert stranger.post("/login/code", data={"otp": pyotp.TOTP(secret).now()}
+                         ).status_code == 302
+    assert stranger.get("/dashboard").status_code == 302
+    bad_password = stranger.post("/login", data={"email": owner.email, "password": "wrong one"})
+    assert bad_password.status_code == 401  # no code step without the right password
+
+    slow = clean_app.test_client()
+    slow.post("/login", data={"email": owner.email, "password": PASSWORD})
+    monkeypatch.setattr(login_code, "CODE_STEP_SECONDS", -1)  # the step has expired
+    late = slow.post("/login/code", data={"otp": pyotp.TOTP(secret).now()})
+    assert late.headers["Location"].endswith("/login")
+    assert slow.get("/dashboard").status_code == 302
 
 
 # --- CSRF on the new forms -------------------------------------------------------------------
@@ -130,6 +168,7 @@ def _csrf_log_in(client, email):
     ("/tenant", {"tenant_id": "x"}),
     ("/sites/new", {"domain": "csrf.example.com", "type": "html"}),
     ("/fleet", {"name": "x"}),
+    ("/login/code", {"otp": "123456"}),
 ])
 def test_console_forms_without_a_csrf_token_are_refused(csrf_app, register, path, data):
     owner = register("Csrf Co")
