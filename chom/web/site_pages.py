@@ -12,6 +12,15 @@ from chom.services.sites import PlanPreview
 from chom.web.context import console_actor
 from chom.web.option_fields import option_fields, read_options
 
+# How the console names an operation's kind; another kind reads as its words.
+OPERATION_LABELS = {"provision": "Provision", "deprovision": "Delete", "issue_ssl": "Issue SSL",
+                    "suspend": "Suspend", "resume": "Resume", "deploy_content": "Upload content"}
+
+
+def operation_label(kind: str) -> str:
+    return OPERATION_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
 ACTIONS = {"ssl": "Certificate requested", "suspend": "Suspending", "resume": "Resuming",
            "retry": "Retrying"}
 
@@ -120,6 +129,7 @@ def delete_site(site_id):
 
 
 def register(bp) -> None:
+    bp.add_app_template_filter(operation_label)
     bp.add_url_rule("/sites/new", view_func=new_site, methods=["GET", "POST"])
     bp.add_url_rule("/sites/new/options", view_func=site_type_options)
     bp.add_url_rule("/sites/<site_id>", view_func=show_site)

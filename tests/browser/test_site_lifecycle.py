@@ -65,7 +65,7 @@ def test_site_from_sign_up_to_deletion(console, browsers, fleet, pebble, clean_a
     expect(page.locator("#site-ssl")).to_have_text("none")
     page.get_by_role("button", name="Issue SSL certificate").click()
     expect(page.get_by_role("alert")).to_contain_text(f"Certificate requested: {DOMAIN}.")
-    expect(page.locator("#progress h2")).to_have_text("Issue ssl: succeeded", timeout=SLOW_MS)
+    expect(page.locator("#progress h2")).to_have_text("Issue SSL: succeeded", timeout=SLOW_MS)
     page.reload()
     expect(page.locator("#site-ssl")).to_contain_text(re.compile(r"valid until \d{4}-\d\d-\d\d"))
     visit.goto(f"https://{DOMAIN}/")
@@ -112,7 +112,7 @@ def test_site_from_sign_up_to_deletion(console, browsers, fleet, pebble, clean_a
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.get_by_role("alert")).to_contain_text(f"{DOMAIN} is being deleted.")
     page.goto(site_url)
-    expect(page.locator("#progress h2")).to_have_text("Deprovision: succeeded",
+    expect(page.locator("#progress h2")).to_have_text("Delete: succeeded",
                                                       timeout=SLOW_MS)
     expect(page.locator("#site-status")).to_have_text("deleted")
     gone = visit.goto(f"http://{DOMAIN}/")

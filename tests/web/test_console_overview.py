@@ -27,7 +27,7 @@ def test_dashboard_shows_plan_usage_bar_and_recent_operations(clean_app, registe
     assert "Starter (trialing)" in html and "Storage allowance: 10 GB" in html
     # Recent operations: both provisions, succeeded, each linking to its site.
     recent = html.split('id="operations-heading"', 1)[1]
-    assert recent.count("provision") == 2 and recent.count("badge-succeeded") == 2
+    assert recent.count("Provision") == 2 and recent.count("badge-succeeded") == 2
     assert "usage0.example.com" in recent and "usage1.example.com" in recent
 
 
