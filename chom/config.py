@@ -73,6 +73,14 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_JOB_RETRY_INTERVALS": [
             int(x) for x in env("CHOM_JOB_RETRY_INTERVALS", "5,30,120").split(",") if x.strip()
         ],
+        # A notification that was not taken is sent again after these many seconds.
+        "CHOM_NOTIFY_RETRY_INTERVALS": [
+            int(x) for x in env("CHOM_NOTIFY_RETRY_INTERVALS", "10,60,300,1800,7200").split(",")
+            if x.strip()
+        ],
+        # Webhook URLs may point at loopback/private addresses (development, tests) only when on.
+        "CHOM_WEBHOOK_ALLOW_PRIVATE": env("CHOM_WEBHOOK_ALLOW_PRIVATE", "0").lower()
+        in ("1", "true", "yes"),
         # A job's lock on its VPS lives this long without renewal: how soon a killed job's
         # operations can be resumed by `flask chom reconcile`.
         "CHOM_SITE_LOCK_TTL": int(env("CHOM_SITE_LOCK_TTL", "60")),

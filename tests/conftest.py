@@ -55,6 +55,8 @@ def base_config(tmp_path: Path, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "CHOM_LOCAL_VPS_ROOT": str(tmp_path / "local-vps"),
         "WTF_CSRF_ENABLED": False,
+        # Webhook receivers in tests listen on loopback.
+        "CHOM_WEBHOOK_ALLOW_PRIVATE": True,
     }
     config.update(overrides)
     return config
@@ -135,6 +137,9 @@ class Account:
 
     def delete(self, path, **kwargs):
         return self._call("DELETE", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self._call("PATCH", path, **kwargs)
 
     def create_site(self, domain: str, type: str = "html", headers=None, **extra):
         return self.post("/api/v1/sites", headers=headers,

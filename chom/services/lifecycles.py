@@ -12,6 +12,7 @@ from chom.models import Operation, Site
 from chom.models.base import utcnow
 from chom.plugin_api import EnsureDirectory, ExtractArchive, Plan
 from chom.plugins import current_site_types
+from chom.services import notifications
 from chom.services.site_profile import site_context
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ def finish(operation, site, status, error, lifecycle: Lifecycle | None = None, *
         if lifecycle is None or lifecycle.fails_site:
             site.status = "failed"
         append_log(operation, f"failed: {error}")
+        if lifecycle is not None and lifecycle.action == "provision":
+            notifications.notify_tenant(site.tenant_id, "site.provisioning_failed", {
+                "site_id": str(site.id), "domain": site.domain,
+                "operation_id": str(operation.id), "error": (error or "")[:1000]})
     else:
         site.status = lifecycle.done_status or site.status
         if lifecycle.done_status == "deleted":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
 MEMBER = VIEWER | {"sites:write"}
-ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read"}
+ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
+                  "notifications:manage"}
 OWNER = ADMIN | {"billing:manage", "organization:delete"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

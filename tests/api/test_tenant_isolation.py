@@ -11,7 +11,10 @@ from tests.members import add_member
 
 # Route argument → which of the victim's resources to put there.
 ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "token",
-                "tenant_id": "tenant"}
+                "tenant_id": "tenant", "channel_id": "channel"}
+# A valid PATCH body per collection, so validation (which answers the same for any id) is not
+# what stops the request.
+PATCH_BODIES = {"tenants": {"name": "Walked"}, "notification-channels": {"enabled": False}}
 
 
 def _victim_resources(account) -> dict:
@@ -19,8 +22,10 @@ def _victim_resources(account) -> dict:
     assert created.status_code == 202
     account.wait_for_operation(created.json["meta"]["operation_id"])
     token = account.post("/api/v1/tokens", json={"name": "victim"}).json["data"]
+    channel = account.post("/api/v1/notification-channels", json={
+        "kind": "webhook", "target": "http://127.0.0.1:9/victim"}).json["data"]
     return {"site": created.json["data"]["id"], "operation": created.json["meta"]["operation_id"],
-            "token": token["id"], "tenant": account.tenant_id}
+            "token": token["id"], "tenant": account.tenant_id, "channel": channel["id"]}
 
 
 def _id_routes(app):
@@ -46,7 +51,7 @@ def _walk(app, client, headers, resources) -> list[tuple[str, str, int]]:
                                    data={"archive": (archive, "walk.zip")},
                                    content_type="multipart/form-data")
         else:
-            body = {"name": "Walked"} if method == "PATCH" else {}
+            body = PATCH_BODIES[url.split("/")[3]] if method == "PATCH" else {}
             response = client.open(url, method=method, headers=headers, json=body)
         answers.append((method, url, response.status_code))
     return answers
@@ -62,6 +67,8 @@ def test_every_id_route_is_404_for_another_organization(clean_app, register, loc
     site = alice.get(f"/api/v1/sites/{resources['site']}")
     assert site.status_code == 200 and site.json["data"]["status"] == "active"
     assert alice.get("/api/v1/tokens").status_code == 200
+    channel = alice.get(f"/api/v1/notification-channels/{resources['channel']}").json["data"]
+    assert channel["enabled"] is True
 
 
 def test_lists_show_only_the_callers_tenant(register, local_vps):
@@ -92,9 +99,12 @@ def test_member_scoped_to_one_tenant_sees_nothing_of_another(clean_app, client, 
 
     member = add_member(clean_app, owner, "member", tenant_ids=[owner.tenant_id])
     headers = member["headers"]
+    # Channels belong to the organization, not a tenant: another organization's stands in.
+    elsewhere = register("Elsewhere").post("/api/v1/notification-channels", json={
+        "kind": "webhook", "target": "http://127.0.0.1:9/elsewhere"}).json["data"]
     resources = {"site": in_b.json["data"]["id"], "operation": in_b.json["meta"]["operation_id"],
                  "token": owner.post("/api/v1/tokens", json={"name": "o"}).json["data"]["id"],
-                 "tenant": tenant_b}
+                 "tenant": tenant_b, "channel": elsewhere["id"]}
     answers = _walk(clean_app, client, headers, resources)
     assert [a for a in answers if a[2] != 404] == []
     assert client.get("/api/v1/sites", headers={**headers, "X-Tenant-ID": tenant_b}
