@@ -11,7 +11,9 @@ from tests.members import add_member
 
 # Route argument → which of the victim's resources to put there.
 ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "token",
-                "tenant_id": "tenant"}
+                "tenant_id": "tenant", "invitation_id": "invitation", "member_id": "member"}
+# A valid body per route (by path suffix), so validation is not what stops the request.
+PATCH_BODIES = {"/members/": {"role": "viewer"}}
 
 
 def _victim_resources(account) -> dict:
@@ -20,7 +22,16 @@ def _victim_resources(account) -> dict:
     account.wait_for_operation(created.json["meta"]["operation_id"])
     token = account.post("/api/v1/tokens", json={"name": "victim"}).json["data"]
     return {"site": created.json["data"]["id"], "operation": created.json["meta"]["operation_id"],
-            "token": token["id"], "tenant": account.tenant_id}
+            "token": token["id"], "tenant": account.tenant_id, **_organization_resources(account)}
+
+
+def _organization_resources(account) -> dict:
+    """Organization-owned resources: a pending invitation and the owner's membership."""
+    invitation = account.post("/api/v1/invitations", json={"email": "invitee@victim.test",
+                                                           "role": "member"})
+    assert invitation.status_code == 201
+    return {"invitation": invitation.json["data"]["id"],
+            "member": account.get("/api/v1/members").json["data"][0]["id"]}
 
 
 def _id_routes(app):
@@ -46,7 +57,8 @@ def _walk(app, client, headers, resources) -> list[tuple[str, str, int]]:
                                    data={"archive": (archive, "walk.zip")},
                                    content_type="multipart/form-data")
         else:
-            body = {"name": "Walked"} if method == "PATCH" else {}
+            body = next((b for part, b in PATCH_BODIES.items() if part in url),
+                        {"name": "Walked"}) if method == "PATCH" else {}
             response = client.open(url, method=method, headers=headers, json=body)
         answers.append((method, url, response.status_code))
     return answers
@@ -56,12 +68,15 @@ def test_every_id_route_is_404_for_another_organization(clean_app, register, loc
     alice, mallory = register("Alice Co"), register("Mallory Co")
     resources = _victim_resources(alice)
     answers = _walk(clean_app, mallory.client, mallory.headers, resources)
-    assert len(answers) >= 11
+    assert len(answers) >= 15
     assert [a for a in answers if a[2] != 404] == []
     # ...and nothing of Alice leaked or changed.
     site = alice.get(f"/api/v1/sites/{resources['site']}")
     assert site.status_code == 200 and site.json["data"]["status"] == "active"
     assert alice.get("/api/v1/tokens").status_code == 200
+    assert [i["id"] for i in alice.get("/api/v1/invitations").json["data"]] \
+        == [resources["invitation"]]
+    assert alice.get("/api/v1/members").json["data"][0]["role"] == "owner"
 
 
 def test_lists_show_only_the_callers_tenant(register, local_vps):
@@ -92,9 +107,11 @@ def test_member_scoped_to_one_tenant_sees_nothing_of_another(clean_app, client, 
 
     member = add_member(clean_app, owner, "member", tenant_ids=[owner.tenant_id])
     headers = member["headers"]
+    # Invitations and memberships belong to the organization, not to a tenant: the ones
+    # walked here are another organization's.
     resources = {"site": in_b.json["data"]["id"], "operation": in_b.json["meta"]["operation_id"],
                  "token": owner.post("/api/v1/tokens", json={"name": "o"}).json["data"]["id"],
-                 "tenant": tenant_b}
+                 "tenant": tenant_b, **_organization_resources(register("Elsewhere"))}
     answers = _walk(clean_app, client, headers, resources)
     assert [a for a in answers if a[2] != 404] == []
     assert client.get("/api/v1/sites", headers={**headers, "X-Tenant-ID": tenant_b}
