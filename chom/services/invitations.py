@@ -142,6 +142,28 @@ def revoke_invitation(actor: Actor, invitation_id) -> None:
 
 
 @dataclass(frozen=True)
+class Preview:
+    email: str
+    role: str
+    organization_name: str
+    has_account: bool
+
+
+def preview_invitation(token: str) -> Preview:
+    """What a pending invitation offers, for the page that accepts it; `NotFound` otherwise."""
+    with unscoped():
+        invitation = db.session.scalar(select(Invitation).where(
+            Invitation.token_hash == _digest(token or ""), *_pending()))
+        if invitation is None or invitation.expires_at <= utcnow():
+            raise NotFound(INVALID)
+        name = db.session.scalar(select(Organization.name).where(
+            Organization.id == invitation.organization_id))
+        has_account = db.session.scalar(
+            select(User.id).where(User.email == invitation.email)) is not None
+    return Preview(invitation.email, invitation.role, name, has_account)
+
+
+@dataclass(frozen=True)
 class Acceptance:
     user: User
     membership: Membership
