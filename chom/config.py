@@ -119,6 +119,7 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_PASSWORD": env("MAIL_PASSWORD"),
         "MAIL_FROM": env("MAIL_FROM", "CHOM <noreply@localhost>"),
         "MAIL_OUTBOX_DIR": env("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
+        "MAIL_CA_FILE": env("MAIL_CA_FILE"),
         # Where links in emails point (never taken from a request's Host header).
         "CHOM_BASE_URL": env("CHOM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Invitations and password-reset links stay valid this long.

@@ -30,6 +30,7 @@ class MailSettings:
     password: str | None
     sender: str
     outbox_dir: Path
+    ca_file: str | None = None  # a private CA for the server's certificate; else the system's
     timeout: float = 10.0
 
     @classmethod
@@ -43,6 +44,7 @@ class MailSettings:
             password=config.get("MAIL_PASSWORD") or None,
             sender=config.get("MAIL_FROM") or "CHOM <noreply@localhost>",
             outbox_dir=Path(config["MAIL_OUTBOX_DIR"]),
+            ca_file=config.get("MAIL_CA_FILE") or None,
         )
 
 
@@ -58,7 +60,7 @@ def build_message(settings: MailSettings, *, to: str, subject: str, text: str) -
 
 
 def _deliver_smtp(settings: MailSettings, message: EmailMessage) -> None:
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings.ca_file)
     smtp_class = smtplib.SMTP_SSL if settings.use_ssl else smtplib.SMTP
     kwargs = {"context": context} if settings.use_ssl else {}
     try:

@@ -25,6 +25,7 @@ from chom.models.scoping import scoped, unscoped
 from chom.services import accounts, audit, mail, tenancy
 from chom.services.errors import Conflict, NotFound, ValidationFailed
 from chom.services.lookup import get_or_not_found
+from chom.services.team_scope import require_within_reach, scope_tenants, within_reach
 from chom.services.tenancy import Actor
 
 INVITABLE_ROLES = ("admin", "member", "viewer")
@@ -41,20 +42,6 @@ def _new_token(invitation: Invitation) -> str:
     invitation.expires_at = utcnow() + timedelta(
         hours=current_app.config["CHOM_INVITATION_TTL_HOURS"])
     return plain
-
-
-def scope_tenants(all_tenants: bool, tenant_ids: list | None) -> list[Tenant]:
-    """The tenants of a limited scope, each reachable in the current scope (else `NotFound`);
-    an empty list for an all-tenants scope. A limited scope needs at least one tenant."""
-    if all_tenants:
-        return []
-    wanted = {uuid.UUID(str(t)) for t in tenant_ids or []}
-    if not wanted:
-        raise ValidationFailed({"tenant_ids": ["Name at least one tenant, or all tenants."]})
-    found = list(db.session.scalars(select(Tenant).where(Tenant.id.in_(wanted))))
-    if len(found) != len(wanted):
-        raise NotFound("Tenant not found.")
-    return found
 
 
 def _send(invitation: Invitation, plain: str, organization_name: str) -> None:
@@ -83,7 +70,7 @@ def create_invitation(actor: Actor, *, email: str, role: str, all_tenants: bool 
     if role not in INVITABLE_ROLES:
         raise ValidationFailed({"role": [f"Invite as one of {', '.join(INVITABLE_ROLES)}; "
                                          "owners are made by an owner from members."]})
-    tenants = scope_tenants(all_tenants, tenant_ids)
+    tenants = scope_tenants(actor, all_tenants, tenant_ids)
     member = db.session.scalar(select(Membership.id).join(User).where(User.email == email))
     if member is not None:
         raise Conflict(f"{email} is already a member.")
@@ -108,10 +95,12 @@ def _pending():
 
 def list_pending(actor: Actor) -> list[Invitation]:
     """Invitations neither accepted nor revoked (expired ones included, to resend), newest
-    first."""
+    first; for an admin limited to some tenants, those within them."""
     actor.require("team:manage")
-    return list(db.session.scalars(
-        select(Invitation).where(*_pending()).order_by(Invitation.created_at.desc())))
+    pending = db.session.scalars(
+        select(Invitation).where(*_pending()).order_by(Invitation.created_at.desc()))
+    return [i for i in pending if within_reach(actor, role=i.role, all_tenants=i.all_tenants,
+                                               tenant_ids=i.tenant_ids or [])]
 
 
 def _pending_or_not_found(invitation_id) -> Invitation:
@@ -121,10 +110,17 @@ def _pending_or_not_found(invitation_id) -> Invitation:
     return invitation
 
 
-def resend_invitation(actor: Actor, invitation_id) -> Invitation:
-    """A new token and expiry, emailed again; the previous link stops working."""
+def _manageable(actor: Actor, invitation_id) -> Invitation:
     invitation = _pending_or_not_found(invitation_id)
     actor.require("team:manage")
+    require_within_reach(actor, role=invitation.role, all_tenants=invitation.all_tenants,
+                         tenant_ids=invitation.tenant_ids or [])
+    return invitation
+
+
+def resend_invitation(actor: Actor, invitation_id) -> Invitation:
+    """A new token and expiry, emailed again; the previous link stops working."""
+    invitation = _manageable(actor, invitation_id)
     plain = _new_token(invitation)
     audit.record(actor, "invitation.resent", invitation, email=invitation.email)
     db.session.commit()
@@ -134,8 +130,7 @@ def resend_invitation(actor: Actor, invitation_id) -> Invitation:
 
 def revoke_invitation(actor: Actor, invitation_id) -> None:
     """Revoke a pending invitation; its link stops working."""
-    invitation = _pending_or_not_found(invitation_id)
-    actor.require("team:manage")
+    invitation = _manageable(actor, invitation_id)
     invitation.revoked_at = utcnow()
     audit.record(actor, "invitation.revoked", invitation, email=invitation.email)
     db.session.commit()

@@ -20,19 +20,30 @@ from chom.models.scoping import unscoped
 from chom.models.users import ROLES
 from chom.services import audit
 from chom.services.errors import Conflict, PermissionDenied, ValidationFailed
-from chom.services.invitations import scope_tenants
 from chom.services.lookup import get_or_not_found
+from chom.services.team_scope import (
+    listed_tenant_ids,
+    reaches_all,
+    require_member_within_reach,
+    scope_tenants,
+    within_reach,
+)
 from chom.services.tenancy import Actor
 
 LAST_OWNER = "The organization's last owner cannot be removed or demoted; make another owner first."
 
 
 def list_members(actor: Actor) -> list[Membership]:
-    """The organization's memberships with their users and tenants, oldest first."""
+    """The organization's memberships with their users and tenants, oldest first; an admin
+    limited to some tenants sees the members within those (and themselves)."""
     actor.require("team:manage")
-    return list(db.session.scalars(
+    listed = list(db.session.scalars(
         select(Membership).options(selectinload(Membership.user), selectinload(Membership.tenants))
         .order_by(Membership.created_at)))
+    if reaches_all(actor):
+        return listed
+    return [m for m in listed if m.id == actor.membership_id or within_reach(
+        actor, role=m.role, all_tenants=m.all_tenants, tenant_ids=listed_tenant_ids(m))]
 
 
 def _lock_organization(actor: Actor) -> None:
@@ -52,6 +63,7 @@ def _target(actor: Actor, member_id) -> Membership:
     actor.require("team:manage")
     if membership.role == "owner":
         actor.require("team:owners")
+    require_member_within_reach(actor, membership)
     return membership
 
 
@@ -80,9 +92,9 @@ def update_member(actor: Actor, member_id, *, role: str | None = None,
         all_tenants, tenant_ids = True, None
     if all_tenants is not None or tenant_ids is not None:
         wanted_all = membership.all_tenants if all_tenants is None else all_tenants
-        tenants = scope_tenants(wanted_all, tenant_ids if tenant_ids is not None
-                                else [t.id for t in membership.tenants])
-        before = (membership.all_tenants, sorted(str(t.id) for t in membership.tenants))
+        tenants = scope_tenants(actor, wanted_all, tenant_ids if tenant_ids is not None
+                                else listed_tenant_ids(membership))
+        before = (membership.all_tenants, sorted(str(t) for t in listed_tenant_ids(membership)))
         membership.all_tenants, membership.tenants = wanted_all, tenants
         after = (wanted_all, sorted(str(t.id) for t in tenants))
         if before != after:

@@ -187,3 +187,52 @@ def test_transfer_is_in_the_sensitive_rate_limit_tier(app, clean_app, client, re
         app.config["CHOM_RATE_LIMIT_SENSITIVE"] = "100000/minute"
     assert first.status_code == 200
     assert second.status_code == 429 and "Retry-After" in second.headers
+
+
+def test_an_admin_limited_to_some_tenants_grants_no_more_than_they_reach(
+        clean_app, client, register, mailbox):
+    owner = register("Agency")
+    tenant_b = owner.post("/api/v1/tenants", json={"name": "Client B"}).json["data"]["id"]
+    admin = add_member(clean_app, owner, "admin", tenant_ids=[owner.tenant_id])
+    admin_id = _member_id(owner, admin["user_id"])
+    in_a = add_member(clean_app, owner, "viewer", tenant_ids=[owner.tenant_id])
+    everywhere = add_member(clean_app, owner, "member")
+    in_b = add_member(clean_app, owner, "member", tenant_ids=[tenant_b])
+    headers = admin["headers"]
+
+    def patch(member, **body):
+        return client.patch(f"/api/v1/members/{_member_id(owner, member['user_id'])}",
+                            headers=headers, json=body)
+
+    # Not their own scope widened, nor anyone's beyond tenant A.
+    assert client.patch(f"/api/v1/members/{admin_id}", headers=headers,
+                        json={"all_tenants": True}).status_code == 403
+    assert patch(in_a, all_tenants=True).status_code == 403
+    assert patch(in_a, all_tenants=False, tenant_ids=[tenant_b]).status_code == 404
+    # Members reaching beyond tenant A are out of their hands.
+    assert patch(everywhere, role="viewer").status_code == 403
+    assert patch(in_b, role="viewer").status_code == 403
+    assert client.delete(f"/api/v1/members/{_member_id(owner, in_b['user_id'])}",
+                         headers=headers).status_code == 403
+    # Invitations: only to tenant A.
+    assert client.post("/api/v1/invitations", headers=headers, json={
+        "email": "all@agency.test", "role": "member"}).status_code == 403
+    assert client.post("/api/v1/invitations", headers=headers, json={
+        "email": "b@agency.test", "role": "member", "all_tenants": False,
+        "tenant_ids": [tenant_b]}).status_code == 404
+    assert client.post("/api/v1/invitations", headers=headers, json={
+        "email": "a@agency.test", "role": "member", "all_tenants": False,
+        "tenant_ids": [owner.tenant_id]}).status_code == 201
+    wide = owner.post("/api/v1/invitations", json={"email": "wide@agency.test",
+                                                   "role": "member"}).json["data"]["id"]
+    assert client.delete(f"/api/v1/invitations/{wide}", headers=headers).status_code == 403
+    # They see the members and invitations within tenant A only.
+    assert {m["user"]["id"] for m in client.get("/api/v1/members", headers=headers).json[
+        "data"]} == {admin["user_id"], in_a["user_id"]}
+    assert [i["email"] for i in client.get("/api/v1/invitations", headers=headers).json[
+        "data"]] == ["a@agency.test"]
+    # Within tenant A they manage as any admin.
+    assert patch(in_a, role="member").status_code == 200
+    # ...and the scope they could not widen is unchanged.
+    assert [t["id"] for t in client.get("/api/v1/tenants", headers=headers).json["data"]] \
+        == [owner.tenant_id]
