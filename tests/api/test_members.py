@@ -236,3 +236,44 @@ def test_an_admin_limited_to_some_tenants_grants_no_more_than_they_reach(
     # ...and the scope they could not widen is unchanged.
     assert [t["id"] for t in client.get("/api/v1/tenants", headers=headers).json["data"]] \
         == [owner.tenant_id]
+
+
+def test_narrowing_a_scope_applies_to_a_console_session_too(clean_app, register):
+    owner = register("Agency")
+    tenant_b = owner.post("/api/v1/tenants", json={"name": "Client B"}).json["data"]["id"]
+    member = add_member(clean_app, owner, "member")
+    _set_password(clean_app, member["user_id"])
+    email = owner.client.get("/api/v1/auth/me", headers=member["headers"]).json["data"][
+        "user"]["email"]
+    browser = clean_app.test_client()
+    assert browser.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    page = browser.get(f"/dashboard?tenant={tenant_b}").get_data(as_text=True)
+    assert "Sites · Client B" in page
+
+    _patch(owner, _member_id(owner, member["user_id"]), all_tenants=False,
+           tenant_ids=[owner.tenant_id])
+    page = browser.get(f"/dashboard?tenant={tenant_b}").get_data(as_text=True)
+    assert "Client B" not in page and "Tenant not found." in page
+
+
+def test_every_team_action_is_audited(clean_app, client, register, mailbox):
+    owner = register("Agency")
+    member_id = _member_id(owner, add_member(clean_app, owner, "member")["user_id"])
+    invitation = owner.post("/api/v1/invitations", json={"email": "i@agency.test",
+                                                         "role": "viewer"}).json["data"]["id"]
+    owner.post(f"/api/v1/invitations/{invitation}/resend")
+    owner.delete(f"/api/v1/invitations/{invitation}")
+    _patch(owner, member_id, role="admin")
+    owner.post(f"/api/v1/members/{member_id}/ownership")
+    owner.client.patch("/api/v1/organization", headers=owner.headers, json={"name": "New"})
+    third = add_member(clean_app, owner, "viewer")
+    client.delete(f"/api/v1/members/{_member_id(owner, third['user_id'])}",
+                  headers=owner.headers)  # the former owner is an admin now
+    entries = owner.get("/api/v1/audit-log?per_page=100").json["data"]
+    actions = {e["action"] for e in entries}
+    assert {"invitation.created", "invitation.resent", "invitation.revoked", "member.updated",
+            "organization.ownership_transferred", "member.removed"} <= actions
+    assert all(e["ip"] and e["correlation_id"] for e in entries)
+    renamed = owner.client.patch("/api/v1/organization", headers=owner.headers,
+                                 json={"name": "Again"})
+    assert renamed.status_code == 403  # an admin now
