@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user
 
 from chom.extensions import limiter
 from chom.rate_limits import setting
-from chom.services import invitations, members, tenants
+from chom.services import invitations, members, organizations, tenants
 from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
 from chom.services.tenancy import RequestInfo
 from chom.web.context import console_actor
@@ -31,6 +31,7 @@ def team():
     except PermissionDenied:
         abort(403)
     return render_template("team.html", actor=actor, members=listed, invitations=pending,
+                           organization=organizations.get_organization(actor),
                            tenants=tenants.list_tenants(actor),
                            roles=("owner", "admin", "member", "viewer"),
                            invitable=invitations.INVITABLE_ROLES)
@@ -76,6 +77,16 @@ def _user_key() -> str:
 def transfer_ownership(member_id):
     return _act(lambda actor: members.transfer_ownership(actor, member_id),
                 "Ownership transferred; you are an admin now.")
+
+
+@login_required
+@limiter.limit(setting("CHOM_RATE_LIMIT_SENSITIVE"), key_func=_user_key, scope="sensitive")
+def organization_security():
+    required = request.form.get("require_two_factor") == "on"
+    return _act(lambda actor: organizations.update_organization(
+        actor, require_two_factor=required),
+        "Two-factor authentication is now required of every member." if required
+        else "Two-factor authentication is no longer required.")
 
 
 @login_required
@@ -139,6 +150,7 @@ def register(bp) -> None:
     bp.add_url_rule("/team/members/<member_id>/ownership", view_func=transfer_ownership,
                     methods=["POST"])
     bp.add_url_rule("/team/invitations", view_func=invite, methods=["POST"])
+    bp.add_url_rule("/team/security", view_func=organization_security, methods=["POST"])
     bp.add_url_rule("/team/invitations/<invitation_id>/resend", view_func=resend_invitation,
                     methods=["POST"])
     bp.add_url_rule("/team/invitations/<invitation_id>/revoke", view_func=revoke_invitation,

@@ -154,6 +154,33 @@ def test_two_factor_set_up_page(clean_app, client, register):
     assert login.status_code == 401 and login.json["type"].endswith("/two-factor-required")
 
 
+def test_the_owner_requires_two_factor_from_the_team_page(clean_app, client, register):
+    owner = register("Strict Co")
+    browser = _log_in(clean_app.test_client(), owner.email)
+    refused = browser.post("/team/security", data={"require_two_factor": "on"},
+                           follow_redirects=True)
+    assert "for yourself first" in _flash(refused)
+    from tests.api.test_organization_two_factor import _enable_two_factor
+
+    _enable_two_factor(client, owner.headers)
+    done = browser.post("/team/security", data={"require_two_factor": "on"},
+                        follow_redirects=True)
+    assert "now required" in _flash(done)
+    assert owner.get("/api/v1/organization").json["data"]["require_two_factor"] is True
+    assert 'name="require_two_factor" checked' in done.get_data(as_text=True)
+    off = browser.post("/team/security", data={}, follow_redirects=True)
+    assert "no longer required" in _flash(off)
+    admin = add_member(clean_app, owner, "admin")
+    from tests.api.test_members import _set_password
+
+    _set_password(clean_app, admin["user_id"])
+    email = client.get("/api/v1/auth/me", headers=admin["headers"]).json["data"]["user"]["email"]
+    admin_browser = _log_in(clean_app.test_client(), email)
+    assert "require_two_factor" not in admin_browser.get("/team").get_data(as_text=True)
+    assert admin_browser.post("/team/security", data={"require_two_factor": "on"}
+                              ).status_code == 403
+
+
 @pytest.fixture
 def csrf_app(app, tmp_path):
     """A separate app with CSRF protection on, as in production."""
