@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from chom.api import schemas as s
 from chom.api import schemas_team as t
 from chom.api.auth import current_actor, request_info, token_grant
-from chom.api.limits import api_limit, auth_limit, sensitive_limit
+from chom.api.limits import api_limit, auth_limit, reset_account_limit, sensitive_limit
 from chom.models.base import utcnow
 from chom.services import accounts, invitations, members, organizations, password_reset
 
@@ -137,6 +137,7 @@ def update_organization(body):
 
 @blp.route("/auth/password/forgot", methods=["POST"])
 @auth_limit
+@reset_account_limit
 @blp.arguments(t.ForgotIn)
 @blp.response(202)
 def forgot_password(body):

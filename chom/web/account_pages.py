@@ -8,7 +8,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from chom.extensions import limiter
-from chom.rate_limits import setting
+from chom.rate_limits import login_account_key, setting
 from chom.services import password_reset, two_factor
 from chom.services.errors import ChomError, NotFound, ValidationFailed
 from chom.services.tenancy import RequestInfo
@@ -39,6 +39,8 @@ def require_two_factor_setup():
 
 
 @_auth_limit
+@limiter.limit(setting("CHOM_RATE_LIMIT_LOGIN_ACCOUNT"), key_func=login_account_key,
+               methods=["POST"], scope="reset-account")
 def forgot_password():
     if request.method == "POST":
         password_reset.request_reset(request.form.get("email", ""))

@@ -77,3 +77,18 @@ def test_forged_and_expired_links_are_refused(app, client, register, mailbox):
     assert expired.status_code == 404
     assert client.post("/api/v1/auth/password/reset",
                        json={"token": token, "password": NEW_PASSWORD}).status_code == 204
+
+
+def test_reset_emails_for_one_account_are_rate_limited(app, client, register, mailbox):
+    account = register("Reset Co")
+    app.config["CHOM_RATE_LIMIT_LOGIN_ACCOUNT"] = "1/minute"
+    try:
+        first = _forgot(client, account.email)
+        second = client.post("/api/v1/auth/password/forgot", json={"email": account.email},
+                             environ_base={"REMOTE_ADDR": "10.9.8.7"})  # another address
+    finally:
+        app.config["CHOM_RATE_LIMIT_LOGIN_ACCOUNT"] = "100000/minute"
+    assert first.status_code == 202
+    assert second.status_code == 429 and "Retry-After" in second.headers
+    app.extensions["chom_queue"].wait_idle()
+    assert len(mailbox.to(account.email)) == 1
