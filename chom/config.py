@@ -120,6 +120,25 @@ def from_environment(instance_path: Path) -> dict:
         ),
         "ACME_CA_BUNDLE": env("ACME_CA_BUNDLE"),
         "ACME_CONTACT_EMAIL": env("ACME_CONTACT_EMAIL"),
+        # Outgoing mail (invitations, password resets). No MAIL_SERVER: messages are written
+        # as .eml files under MAIL_OUTBOX_DIR instead of being sent.
+        "MAIL_SERVER": env("MAIL_SERVER"),
+        "MAIL_PORT": int(env("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": env("MAIL_USE_TLS", "0").lower() in ("1", "true", "yes"),
+        "MAIL_USE_SSL": env("MAIL_USE_SSL", "0").lower() in ("1", "true", "yes"),
+        "MAIL_USERNAME": env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD"),
+        "MAIL_FROM": env("MAIL_FROM", "CHOM <noreply@localhost>"),
+        "MAIL_OUTBOX_DIR": env("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
+        "MAIL_CA_FILE": env("MAIL_CA_FILE"),
+        # Where links in emails point (never taken from a request's Host header).
+        "CHOM_BASE_URL": env("CHOM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Invitations and password-reset links stay valid this long.
+        "CHOM_INVITATION_TTL_HOURS": int(env("CHOM_INVITATION_TTL_HOURS", "72")),
+        "CHOM_PASSWORD_RESET_TTL_MINUTES": int(env("CHOM_PASSWORD_RESET_TTL_MINUTES", "60")),
+        # Browser origins allowed to call the API with CORS (comma-separated); none by default.
+        "CHOM_CORS_ORIGINS": [o.strip() for o in env("CHOM_CORS_ORIGINS", "").split(",")
+                              if o.strip()],
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.

@@ -18,12 +18,14 @@ SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
     errors.TwoFactorRequired: (401, "two-factor-required"),
     errors.ValidationFailed: (422, "validation-failed"),
     errors.NotAuthenticated: (401, "not-authenticated"),
+    errors.TwoFactorSetupRequired: (403, "two-factor-setup-required"),
     errors.PermissionDenied: (403, "forbidden"),
     errors.NotFound: (404, "not-found"),
     errors.DomainTaken: (409, "domain-taken"),
     errors.Conflict: (409, "conflict"),
     errors.QuotaExceeded: (402, "quota-exceeded"),
     errors.NoCapacity: (503, "no-capacity"),
+    errors.MailUnavailable: (503, "mail-unavailable"),
 }
 
 

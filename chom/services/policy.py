@@ -6,7 +6,8 @@ VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:man
 MEMBER = VIEWER | {"sites:write"}
 ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
                   "notifications:manage"}
-OWNER = ADMIN | {"billing:manage", "organization:delete"}
+# Owners alone touch owners, the organization's security settings and its ownership.
+OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": VIEWER,

@@ -47,3 +47,50 @@ def test_out_of_scope_is_404_even_for_a_role_that_may_not_act(clean_app, client,
         response = client.open(path, method=method, headers=viewer["headers"],
                                json={"name": "x"} if method == "PATCH" else None)
         assert response.status_code == 404, (method, path, response.status_code)
+
+
+# --- The team endpoints: every endpoint × (owner, admin, member, viewer, other tenant,
+# anonymous). "other" is the owner of another organization; `{invitation}` and `{target}` (a
+# member-role membership) are the first organization's.
+ROLES = ("owner", "admin", "member", "viewer", "other", "anonymous")
+TEAM_MATRIX = [
+    # method, path, body, expected status per role in ROLES order
+    ("GET", "/api/v1/members", None, (200, 200, 403, 403, 200, 401)),
+    ("PATCH", "/api/v1/members/{target}", {"role": "viewer"}, (200, 200, 403, 403, 404, 401)),
+    ("DELETE", "/api/v1/members/{target}", None, (204, 204, 403, 403, 404, 401)),
+    ("POST", "/api/v1/members/{target}/ownership", None, (200, 403, 403, 403, 404, 401)),
+    ("GET", "/api/v1/invitations", None, (200, 200, 403, 403, 200, 401)),
+    ("POST", "/api/v1/invitations", {"email": "new@matrix.test", "role": "member"},
+     (201, 201, 403, 403, 201, 401)),
+    ("POST", "/api/v1/invitations/{invitation}/resend", None, (200, 200, 403, 403, 404, 401)),
+    ("DELETE", "/api/v1/invitations/{invitation}", None, (204, 204, 403, 403, 404, 401)),
+    ("GET", "/api/v1/organization", None, (200, 200, 200, 200, 200, 401)),
+    ("PATCH", "/api/v1/organization", {"name": "Renamed"}, (200, 403, 403, 403, 200, 401)),
+]
+
+
+TEAM_CASES = [(method, path, body, role, status)
+              for method, path, body, statuses in TEAM_MATRIX
+              for role, status in zip(ROLES, statuses, strict=True)]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "role", "expected"), TEAM_CASES,
+                         ids=[f"{m} {p} {r}" for m, p, _, r, _ in TEAM_CASES])
+def test_team_role_matrix(clean_app, client, register, method, path, body, role, expected):
+    owner = register("Acme")
+    target = add_member(clean_app, owner, "member")
+    target_id = next(m["id"] for m in owner.get("/api/v1/members").json["data"]
+                     if m["user"]["id"] == target["user_id"])
+    invitation = owner.post("/api/v1/invitations", json={"email": "pending@matrix.test",
+                                                         "role": "viewer"}).json["data"]["id"]
+    if role == "owner":
+        headers = owner.headers
+    elif role == "other":
+        headers = register("Other").headers
+    elif role == "anonymous":
+        headers = {}
+    else:
+        headers = add_member(clean_app, owner, role)["headers"]
+    url = path.format(target=target_id, invitation=invitation)
+    response = client.open(url, method=method, headers=headers, json=body)
+    assert response.status_code == expected, response.json

@@ -11,10 +11,10 @@ from tests.members import add_member
 
 # Route argument → which of the victim's resources to put there.
 ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "token",
-                "tenant_id": "tenant", "channel_id": "channel"}
-# A valid PATCH body per collection, so validation (which answers the same for any id) is not
-# what stops the request.
-PATCH_BODIES = {"tenants": {"name": "Walked"}, "notification-channels": {"enabled": False}}
+                "tenant_id": "tenant", "invitation_id": "invitation", "member_id": "member",
+                "channel_id": "channel"}
+# A valid body per route (by path suffix), so validation is not what stops the request.
+PATCH_BODIES = {"/members/": {"role": "viewer"}, "/notification-channels/": {"enabled": False}}
 
 
 def _victim_resources(account) -> dict:
@@ -22,10 +22,22 @@ def _victim_resources(account) -> dict:
     assert created.status_code == 202
     account.wait_for_operation(created.json["meta"]["operation_id"])
     token = account.post("/api/v1/tokens", json={"name": "victim"}).json["data"]
-    channel = account.post("/api/v1/notification-channels", json={
-        "kind": "webhook", "target": "http://127.0.0.1:9/victim"}).json["data"]
     return {"site": created.json["data"]["id"], "operation": created.json["meta"]["operation_id"],
-            "token": token["id"], "tenant": account.tenant_id, "channel": channel["id"]}
+            "token": token["id"], "tenant": account.tenant_id, **_organization_resources(account)}
+
+
+def _organization_resources(account) -> dict:
+    """Organization-owned resources: a pending invitation, the owner's membership and a
+    notification channel."""
+    invitation = account.post("/api/v1/invitations", json={"email": "invitee@victim.test",
+                                                           "role": "member"})
+    assert invitation.status_code == 201
+    channel = account.post("/api/v1/notification-channels", json={
+        "kind": "webhook", "target": "http://127.0.0.1:9/victim"})
+    assert channel.status_code == 201
+    return {"invitation": invitation.json["data"]["id"],
+            "member": account.get("/api/v1/members").json["data"][0]["id"],
+            "channel": channel.json["data"]["id"]}
 
 
 def _id_routes(app):
@@ -51,7 +63,8 @@ def _walk(app, client, headers, resources) -> list[tuple[str, str, int]]:
                                    data={"archive": (archive, "walk.zip")},
                                    content_type="multipart/form-data")
         else:
-            body = PATCH_BODIES[url.split("/")[3]] if method == "PATCH" else {}
+            body = next((b for part, b in PATCH_BODIES.items() if part in url),
+                        {"name": "Walked"}) if method == "PATCH" else {}
             response = client.open(url, method=method, headers=headers, json=body)
         answers.append((method, url, response.status_code))
     return answers
@@ -61,7 +74,7 @@ def test_every_id_route_is_404_for_another_organization(clean_app, register, loc
     alice, mallory = register("Alice Co"), register("Mallory Co")
     resources = _victim_resources(alice)
     answers = _walk(clean_app, mallory.client, mallory.headers, resources)
-    assert len(answers) >= 11
+    assert len(answers) >= 15
     assert [a for a in answers if a[2] != 404] == []
     # ...and nothing of Alice leaked or changed.
     site = alice.get(f"/api/v1/sites/{resources['site']}")
@@ -69,6 +82,9 @@ def test_every_id_route_is_404_for_another_organization(clean_app, register, loc
     assert alice.get("/api/v1/tokens").status_code == 200
     channel = alice.get(f"/api/v1/notification-channels/{resources['channel']}").json["data"]
     assert channel["enabled"] is True
+    assert [i["id"] for i in alice.get("/api/v1/invitations").json["data"]] \
+        == [resources["invitation"]]
+    assert alice.get("/api/v1/members").json["data"][0]["role"] == "owner"
 
 
 def test_lists_show_only_the_callers_tenant(register, local_vps):
@@ -99,12 +115,11 @@ def test_member_scoped_to_one_tenant_sees_nothing_of_another(clean_app, client, 
 
     member = add_member(clean_app, owner, "member", tenant_ids=[owner.tenant_id])
     headers = member["headers"]
-    # Channels belong to the organization, not a tenant: another organization's stands in.
-    elsewhere = register("Elsewhere").post("/api/v1/notification-channels", json={
-        "kind": "webhook", "target": "http://127.0.0.1:9/elsewhere"}).json["data"]
+    # Invitations, memberships and channels belong to the organization, not to a tenant: the ones
+    # walked here are another organization's.
     resources = {"site": in_b.json["data"]["id"], "operation": in_b.json["meta"]["operation_id"],
                  "token": owner.post("/api/v1/tokens", json={"name": "o"}).json["data"]["id"],
-                 "tenant": tenant_b, "channel": elsewhere["id"]}
+                 "tenant": tenant_b, **_organization_resources(register("Elsewhere"))}
     answers = _walk(clean_app, client, headers, resources)
     assert [a for a in answers if a[2] != 404] == []
     assert client.get("/api/v1/sites", headers={**headers, "X-Tenant-ID": tenant_b}
