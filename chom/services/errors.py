@@ -54,3 +54,19 @@ class QuotaExceeded(ChomError):
 
 class NoCapacity(ChomError):
     """No VPS in the fleet has room for this site right now."""
+
+
+class PlanTooSmall(Conflict):
+    """The tenant uses more than the chosen plan allows."""
+
+
+class PaymentRequired(ChomError):
+    """The tenant's subscription is not paid: sites are suspended and none can be created."""
+
+
+class InvalidWebhook(ChomError):
+    """The webhook is unsigned, forged, signed for another secret, or stale."""
+
+
+class BillingUnavailable(ChomError):
+    """The payment provider could not be reached or refused the request."""
