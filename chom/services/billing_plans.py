@@ -169,4 +169,5 @@ def require_good_standing(tenant: Tenant) -> None:
     """`PaymentRequired` (402) when the tenant's standing is blocked."""
     standing = standing_of(tenant)
     if standing.state == "blocked":
-        raise PaymentRequired(standing.warning or "Payment is required.", status=tenant.status)
+        raise PaymentRequired(standing.warning or "Payment is required.",
+                              subscription_status=tenant.status)

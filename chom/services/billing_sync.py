@@ -177,9 +177,9 @@ def apply_standing(tenant: Tenant, *, correlation_id: str | None = None) -> None
             return
         actor = BillingSystem(organization_id=tenant.organization_id, tenant=tenant,
                               request=RequestInfo(correlation_id=correlation_id))
-        action = "suspend" if blocked else "resume"
-        audit.record(actor, f"billing.sites_{action}ed", tenant, status=tenant.status,
-                     sites=site_ids)
+        action, audited = ("suspend", "billing.sites_suspended") if blocked else \
+            ("resume", "billing.sites_resumed")
+        audit.record(actor, audited, tenant, status=tenant.status, sites=site_ids)
         db.session.commit()
         for site_id in site_ids:
             site = db.session.scalar(select(Site).where(Site.id == uuid.UUID(site_id)))
