@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from chom.services import accounts, fleet, keys, operators, provisioning, sites
+from chom.services import accounts, billing_sync, fleet, keys, operators, provisioning, sites
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import ChomError, ValidationFailed
 
@@ -141,6 +141,19 @@ def reconcile():
     for operation in resumed:
         click.echo(f"resumed {operation.kind} operation {operation.id} (site {operation.site_id})")
     click.echo(f"{len(resumed)} operation(s) resumed.")
+
+
+@chom_cli.group("billing")
+def billing_group():
+    """Billing upkeep."""
+
+
+@billing_group.command("enforce")
+def billing_enforce():
+    """Suspend the sites of tenants past their grace period or trial, resume paid ones (run
+    it periodically, e.g. hourly)."""
+    changed = billing_sync.enforce_standing()
+    click.echo(f"{changed} tenant(s) changed.")
 
 
 @chom_cli.command("rotate-keys")

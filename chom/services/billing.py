@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from chom.extensions import db
+from chom.integration.queue import LockBusy
 from chom.integration.stripe_gateway import StripeFailed, current_gateway
 from chom.models import Organization, Subscription, Tenant
 from chom.services import audit, billing_sync
@@ -43,6 +44,9 @@ def _stripe():
     except StripeFailed as error:
         db.session.rollback()
         raise BillingUnavailable(str(error)) from error
+    except LockBusy as error:
+        db.session.rollback()
+        raise BillingUnavailable("The subscription is being updated; try again.") from error
 
 
 def list_plans(actor: Actor) -> list[Plan]:
@@ -152,13 +156,14 @@ def start_checkout(actor: Actor, *, plan: str) -> CheckoutResult:
                     if tenant.stripe_subscription_item_id else
                     {"price": chosen.stripe_price_id, "quantity": 1,
                      "metadata": {billing_sync.TENANT_METADATA_KEY: str(tenant.id)}})
-            changed = gateway.modify_subscription(subscription.stripe_subscription_id,
-                                                  items=[item])
-            audit.record(actor, "billing.plan_changed", tenant, old=tenant.plan,
-                         new=chosen.name)
-            db.session.commit()
-            billing_sync.apply_subscription(changed,
-                                            correlation_id=actor.request.correlation_id)
+            with billing_sync.subscription_lock(subscription.stripe_subscription_id):
+                changed = gateway.modify_subscription(subscription.stripe_subscription_id,
+                                                      items=[item])
+                audit.record(actor, "billing.plan_changed", tenant, old=tenant.plan,
+                             new=chosen.name)
+                db.session.commit()
+                billing_sync.apply_subscription(changed,
+                                                correlation_id=actor.request.correlation_id)
             db.session.refresh(tenant)
             return CheckoutResult("changed", _tenant_billing(tenant))
         customer = _ensure_customer(actor, gateway)

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from sqlalchemy import select, update
 
 from chom.extensions import db
+from chom.integration.queue import current_queue
 from chom.integration.stripe_gateway import current_gateway
 from chom.models import Organization, Site, Subscription, Tenant, WebhookEvent
 from chom.models.base import utcnow
@@ -50,10 +51,17 @@ class BillingSystem:
         """Billing's own actions are decided by the subscription, not by a role."""
 
 
+def subscription_lock(subscription_id: str):
+    """Held from fetching a subscription until it is applied: two jobs (or a job and an
+    owner's plan change) cannot apply an older fetch over a newer one."""
+    return current_queue().lock(f"billing:subscription:{subscription_id}", ttl=60, wait=30)
+
+
 def sync_from_stripe(subscription_id: str, *, correlation_id: str | None = None) -> list[Tenant]:
     """Fetch the subscription from Stripe and apply it (see `apply_subscription`)."""
-    return apply_subscription(current_gateway().retrieve_subscription(subscription_id),
-                              correlation_id=correlation_id)
+    with subscription_lock(subscription_id):
+        return apply_subscription(current_gateway().retrieve_subscription(subscription_id),
+                                  correlation_id=correlation_id)
 
 
 def _period_end(subscription: dict):

@@ -121,3 +121,21 @@ def test_an_ended_trial_blocks_new_sites(clean_app, register, local_vps):
     refused = owner.create_site("late.example.com")
     assert refused.status_code == 402
     assert "trial" in refused.json["detail"]
+
+
+def test_billing_enforce_command_suspends_after_the_grace(clean_app, register, local_vps,
+                                                         stripe_server):
+    fake = stripe_server.fake
+    owner = register("Acme")
+    subscription = subscribe(clean_app, owner, fake, "starter")
+    _active_sites(owner, "cli.example.com")
+    past_due = fake.set_status(subscription["id"], "past_due")
+    deliver(owner.client, fake, fake.event("customer.subscription.updated", past_due))
+    drain(clean_app)
+    runner = clean_app.test_cli_runner()
+    assert runner.invoke(args=["chom", "billing", "enforce"]).output == "0 tenant(s) changed.\n"
+    with clean_app.app_context():
+        _move_back(owner, "past_due_since", days=8)
+    assert runner.invoke(args=["chom", "billing", "enforce"]).output == "1 tenant(s) changed.\n"
+    drain(clean_app)
+    assert _site_states(owner) == {"cli.example.com": "suspended"}
