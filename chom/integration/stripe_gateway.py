@@ -81,6 +81,10 @@ class StripeGateway:
             params["metadata"] = metadata
         return self._call(self.v1.subscriptions.update, subscription_id, **params)
 
+    def cancel_subscription(self, subscription_id: str) -> dict:
+        """End the subscription now; returns it (status `canceled`)."""
+        return self._call(self.v1.subscriptions.cancel, subscription_id)
+
     def list_invoices(self, *, customer: str, limit: int) -> list[dict]:
         answer = self._call(self.v1.invoices.list, customer=customer, limit=limit)
         return list(answer.get("data") or [])

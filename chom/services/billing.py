@@ -179,6 +179,29 @@ def start_checkout(actor: Actor, *, plan: str) -> CheckoutResult:
     return CheckoutResult("checkout", _tenant_billing(tenant), session["url"], session["id"])
 
 
+def release_tenant(actor: Actor, tenant: Tenant) -> None:
+    """Stop billing `tenant` before it is deleted: its item leaves the subscription (the
+    subscription is canceled when that item was its last). `BillingUnavailable` when Stripe
+    refuses, and then the tenant must not be deleted."""
+    if tenant.stripe_subscription_item_id is None:
+        return
+    subscription = db.session.scalar(select(Subscription))
+    if subscription is None or subscription.stripe_subscription_id is None:
+        return
+    with _stripe() as gateway, billing_sync.subscription_lock(
+            subscription.stripe_subscription_id):
+        current = gateway.retrieve_subscription(subscription.stripe_subscription_id)
+        items = [i["id"] for i in current["items"]["data"]]
+        if items == [tenant.stripe_subscription_item_id]:
+            gateway.cancel_subscription(current["id"])
+        elif tenant.stripe_subscription_item_id in items:
+            gateway.modify_subscription(current["id"], items=[
+                {"id": tenant.stripe_subscription_item_id, "deleted": True}])
+    audit.record(actor, "billing.tenant_released", tenant,
+                 item=tenant.stripe_subscription_item_id)
+    tenant.stripe_subscription_item_id = None
+
+
 def portal_link(actor: Actor) -> str:
     """A Stripe customer portal link for the organization (owner): payment methods,
     invoices, cancellation."""

@@ -166,3 +166,34 @@ def test_stripe_refusing_is_a_503_problem(clean_app, register, stripe_server):
         clean_app.extensions.pop("chom_stripe", None)
     assert answer.status_code == 503
     assert answer.json["type"].endswith("/billing-unavailable")
+
+
+def test_deleting_a_billed_tenant_takes_its_item_off_the_subscription(clean_app, register,
+                                                                      stripe_server):
+    fake = stripe_server.fake
+    owner = register("Acme")
+    subscription = subscribe(clean_app, owner, fake, "starter")
+    second = owner.post("/api/v1/tenants", json={"name": "Client B"}).json["data"]["id"]
+    assert owner.post("/api/v1/billing/checkout", json={"plan": "pro"},
+                      headers={"X-Tenant-ID": second}).status_code == 200
+    assert len(fake.subscriptions[subscription["id"]]["items"]["data"]) == 2
+    assert owner.delete(f"/api/v1/tenants/{second}").status_code == 204
+    items = fake.subscriptions[subscription["id"]]["items"]["data"]
+    assert [i["price"]["id"] for i in items] == ["price_chom_starter"]
+    assert fake.subscriptions[subscription["id"]]["status"] == "active"
+    with clean_app.app_context():
+        assert db.session.scalar(select(AuditLog).where(
+            AuditLog.action == "billing.tenant_released")) is not None
+
+
+def test_deleting_the_only_billed_tenant_cancels_the_subscription(clean_app, register,
+                                                                  stripe_server):
+    fake = stripe_server.fake
+    owner = register("Acme")
+    second = owner.post("/api/v1/tenants", json={"name": "Client B"}).json["data"]["id"]
+    subscription = subscribe(clean_app, owner, fake, "pro", headers={"X-Tenant-ID": second})
+    assert usage(owner, headers={"X-Tenant-ID": second})["subscribed"] is True
+    assert usage(owner)["subscribed"] is False  # the first tenant is still on its trial
+    assert owner.delete(f"/api/v1/tenants/{second}").status_code == 204
+    assert fake.subscriptions[subscription["id"]]["status"] == "canceled"
+    assert usage(owner)["status"] == "trialing"

@@ -149,3 +149,24 @@ def test_webhook_needs_no_token_and_no_csrf(clean_app, stripe_server):
     finally:
         clean_app.config["WTF_CSRF_ENABLED"] = False
     assert answer.status_code == 200, answer.json
+
+
+def test_concurrent_deliveries_of_one_event_store_it_once(clean_app, subscribed, stripe_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake = stripe_server.fake
+    owner, subscription = subscribed
+    event = fake.event("customer.subscription.updated", fake.subscriptions[subscription["id"]])
+
+    def post(_):
+        return deliver(clean_app.test_client(), fake, event).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(post, range(10)))
+    drain(clean_app)
+    assert statuses == [200] * 10
+    with clean_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookEvent).where(
+            WebhookEvent.id == event["id"])) == 1
+    assert _events(clean_app)[event["id"]] is True
+    assert usage(owner)["status"] == "active"

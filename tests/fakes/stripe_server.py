@@ -163,6 +163,12 @@ class FakeStripe:
         self._sync_items(subscription)
         return subscription
 
+    def cancel_subscription(self, subscription_id: str) -> dict:
+        subscription = self.retrieve_subscription(subscription_id)
+        subscription["status"] = "canceled"
+        subscription["canceled_at"] = subscription["ended_at"] = int(time.time())
+        return subscription
+
     def list_invoices(self, query: dict) -> dict:
         customer = query.get("customer")
         found = sorted((i for i in self.invoices.values() if i["customer"] == customer),
@@ -251,6 +257,8 @@ ROUTES = (
      lambda f, m, p, q: f.retrieve_subscription(m.group(1))),
     ("POST", re.compile(r"^/v1/subscriptions/([^/]+)$"),
      lambda f, m, p, q: f.update_subscription(m.group(1), p)),
+    ("DELETE", re.compile(r"^/v1/subscriptions/([^/]+)$"),
+     lambda f, m, p, q: f.cancel_subscription(m.group(1))),
     ("GET", re.compile(r"^/v1/invoices$"), lambda f, m, p, q: f.list_invoices(q)),
 )
 
@@ -300,6 +308,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self._handle("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
 
 
 class StripeServer:
