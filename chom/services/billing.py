@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -231,8 +231,6 @@ class Invoice:
 
 
 def _when(value) -> datetime | None:
-    from datetime import UTC
-
     return datetime.fromtimestamp(value, UTC) if value else None
 
 

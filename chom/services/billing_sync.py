@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
@@ -64,9 +65,7 @@ def sync_from_stripe(subscription_id: str, *, correlation_id: str | None = None)
                                   correlation_id=correlation_id)
 
 
-def _period_end(subscription: dict):
-    from datetime import UTC, datetime
-
+def _period_end(subscription: dict) -> datetime | None:
     ends = [item.get("current_period_end") for item in subscription["items"]["data"]]
     ends = [e for e in [*ends, subscription.get("current_period_end")] if e]
     return datetime.fromtimestamp(max(ends), UTC) if ends else None
@@ -151,14 +150,15 @@ def apply_subscription(subscription: dict, *, correlation_id: str | None = None
         return touched
 
 
-def _flip_suspension(tenant_id: uuid.UUID, *, blocked: bool) -> list[str] | None:
-    """Under the tenant's row lock, record the change of suspension; the ids of the sites to
-    act on, or None when another job already made this change."""
+def _flip_suspension(tenant_id: uuid.UUID) -> tuple[str, list[str]] | None:
+    """Under the tenant's row lock, compare its standing with its suspension and record the
+    change: (`suspend` or `resume`, the ids of the sites to act on), or None when nothing is
+    to change (or another job already changed it)."""
     db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(updated_at=utcnow()))
     tenant = db.session.scalar(select(Tenant).where(Tenant.id == tenant_id))
     db.session.refresh(tenant)
-    if blocked == (tenant.billing_suspended_at is not None) or \
-            blocked != (standing_of(tenant).state == "blocked"):
+    blocked = standing_of(tenant).state == "blocked"
+    if blocked == (tenant.billing_suspended_at is not None):
         db.session.rollback()
         return None
     if blocked:
@@ -172,26 +172,32 @@ def _flip_suspension(tenant_id: uuid.UUID, *, blocked: bool) -> list[str] | None
         tenant.billing_suspended_at = None
         tenant.billing_suspended_sites = []
     db.session.commit()
-    return ids
+    return ("suspend" if blocked else "resume"), ids
+
+
+# What each change is audited as, and the site status its operation starts from.
+SUSPENSION_CHANGES = {
+    "suspend": ("billing.sites_suspended", "active"),
+    "resume": ("billing.sites_resumed", "suspended"),
+}
 
 
 def apply_standing(tenant: Tenant, *, correlation_id: str | None = None) -> None:
     """Suspend the tenant's active sites when its standing is blocked, and resume the ones
     billing suspended once it is not; each through the site's suspend/resume operation."""
     with unscoped():
-        blocked = standing_of(tenant).state == "blocked"
-        site_ids = _flip_suspension(tenant.id, blocked=blocked)
-        if site_ids is None:
+        change = _flip_suspension(tenant.id)
+        if change is None:
             return
+        action, site_ids = change
+        audited, from_status = SUSPENSION_CHANGES[action]
         actor = BillingSystem(organization_id=tenant.organization_id, tenant=tenant,
                               request=RequestInfo(correlation_id=correlation_id))
-        action, audited = ("suspend", "billing.sites_suspended") if blocked else \
-            ("resume", "billing.sites_resumed")
         audit.record(actor, audited, tenant, status=tenant.status, sites=site_ids)
         db.session.commit()
         for site_id in site_ids:
             site = db.session.scalar(select(Site).where(Site.id == uuid.UUID(site_id)))
-            if site is not None and site.status == ("active" if blocked else "suspended"):
+            if site is not None and site.status == from_status:
                 request_operation(actor, site.id, action)
 
 
