@@ -158,15 +158,21 @@ def _flip_suspension(tenant_id: uuid.UUID) -> tuple[str, list[str]] | None:
     tenant = db.session.scalar(select(Tenant).where(Tenant.id == tenant_id))
     db.session.refresh(tenant)
     blocked = standing_of(tenant).state == "blocked"
-    if blocked == (tenant.billing_suspended_at is not None):
-        db.session.rollback()
-        return None
+    already = list(tenant.billing_suspended_sites or [])
     if blocked:
+        # Also the sites that finished provisioning after the tenant was suspended.
         with tenant_scope(tenant):
             ids = [str(i) for i in db.session.scalars(
-                select(Site.id).where(Site.status == "active", Site.deleted_at.is_(None)))]
-        tenant.billing_suspended_at = utcnow()
-        tenant.billing_suspended_sites = ids
+                select(Site.id).where(Site.status == "active", Site.deleted_at.is_(None)))
+                if str(i) not in already]
+        if tenant.billing_suspended_at is not None and not ids:
+            db.session.rollback()
+            return None
+        tenant.billing_suspended_at = tenant.billing_suspended_at or utcnow()
+        tenant.billing_suspended_sites = already + ids
+    elif tenant.billing_suspended_at is None:
+        db.session.rollback()
+        return None
     else:
         ids = list(tenant.billing_suspended_sites or [])
         tenant.billing_suspended_at = None

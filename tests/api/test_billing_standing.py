@@ -74,6 +74,9 @@ def test_past_due_grace_then_suspension_then_resume_on_payment(clean_app, regist
     refused = owner.create_site("four.example.com")
     assert refused.status_code == 402
     assert refused.json["type"].endswith("/payment-required")
+    one = next(s["id"] for s in owner.get("/api/v1/sites").json["data"]
+               if s["domain"] == "one.example.com")
+    assert owner.post(f"/api/v1/sites/{one}/resume").status_code == 402
 
     # Paid: Stripe's subscription is active again; billing's suspensions are lifted.
     fake.set_status(subscription["id"], "active")
@@ -139,3 +142,31 @@ def test_billing_enforce_command_suspends_after_the_grace(clean_app, register, l
     assert runner.invoke(args=["chom", "billing", "enforce"]).output == "1 tenant(s) changed.\n"
     drain(clean_app)
     assert _site_states(owner) == {"cli.example.com": "suspended"}
+
+
+def test_a_site_that_turns_active_while_blocked_is_suspended_by_the_next_check(
+        clean_app, register, local_vps, stripe_server):
+    from chom.models import Site
+
+    fake = stripe_server.fake
+    owner = register("Acme")
+    subscription = subscribe(clean_app, owner, fake, "starter")
+    _active_sites(owner, "early.example.com", "late.example.com")
+    with clean_app.app_context():  # as if `late` were still provisioning at cancellation
+        late = db.session.scalar(select(Site).where(Site.domain == "late.example.com"))
+        late.status = "provisioning"
+        db.session.commit()
+    canceled = fake.set_status(subscription["id"], "canceled")
+    deliver(owner.client, fake, fake.event("customer.subscription.deleted", canceled))
+    drain(clean_app)
+    assert _site_states(owner) == {"early.example.com": "suspended",
+                                   "late.example.com": "provisioning"}
+    with clean_app.app_context():  # ...and its provisioning has finished since
+        late = db.session.scalar(select(Site).where(Site.domain == "late.example.com"))
+        late.status = "active"
+        db.session.commit()
+        billing_sync.enforce_standing()
+    drain(clean_app)
+    assert _site_states(owner) == {"early.example.com": "suspended",
+                                   "late.example.com": "suspended"}
+    assert _served_suspended(local_vps, "late.example.com")
