@@ -89,6 +89,7 @@ def invoices(args):
 
 
 @webhooks.route("/stripe", methods=["POST"])
+@webhooks.doc(security=[])  # proved by its signature, not a token
 @webhooks.response(200, b.WebhookAnswer)
 def stripe_webhook():
     """Stripe events, proved by their `Stripe-Signature` (400 otherwise); each event id is
