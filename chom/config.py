@@ -83,6 +83,9 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_BREAKER_VPS_FAIL_MAX": int(env("CHOM_BREAKER_VPS_FAIL_MAX", "3")),
         "CHOM_BREAKER_VPS_RESET_SECONDS": float(env("CHOM_BREAKER_VPS_RESET_SECONDS", "60")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: limits keep applying per process, from memory, until it is back.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "CHOM_RATE_LIMIT_AUTH": env("CHOM_RATE_LIMIT_AUTH", "5/minute"),
         "CHOM_RATE_LIMIT_API": env("CHOM_RATE_LIMIT_API", "60/minute"),
         "CHOM_RATE_LIMIT_SENSITIVE": env("CHOM_RATE_LIMIT_SENSITIVE", "2/minute"),

@@ -7,7 +7,7 @@ import logging
 from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from chom.services import errors
+from chom.services import errors, outages
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,14 @@ _SLUGS = {
 
 
 def internal_error(error: Exception) -> Response:
+    dependency = outages.unavailable_dependency(error)
+    if dependency is not None:
+        log.warning("%s unavailable on %s %s: %s", dependency, request.method, request.path,
+                    error)
+        return problem(503, "Service Unavailable",
+                       f"The {dependency} is not reachable right now; try again shortly.",
+                       "unavailable",
+                       headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)})
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
     return problem(500, "Internal Server Error", "Something went wrong on our side.",
                    "internal-error")
