@@ -9,7 +9,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from chom.services import accounts, coherency, fleet, keys, operators, provisioning, sites
+from chom.services import (
+    accounts,
+    billing_sync,
+    coherency,
+    fleet,
+    keys,
+    operators,
+    provisioning,
+    sites,
+)
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import ChomError, ValidationFailed
 
@@ -157,6 +166,19 @@ def reconcile(site_ids, check_only):
                f"incoherent, {len(repairs)} repair(s) queued.")
     if any(r.error for r in reports) or (check_only and any(r.drift for r in reports)):
         sys.exit(1)
+
+
+@chom_cli.group("billing")
+def billing_group():
+    """Billing upkeep."""
+
+
+@billing_group.command("enforce")
+def billing_enforce():
+    """Suspend the sites of tenants past their grace period or trial, resume paid ones (run
+    it periodically, e.g. hourly)."""
+    changed = billing_sync.enforce_standing()
+    click.echo(f"{changed} tenant(s) changed.")
 
 
 @chom_cli.command("rotate-keys")

@@ -141,6 +141,19 @@ def from_environment(instance_path: Path) -> dict:
                               if o.strip()],
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET"),
+        # Where the stripe library sends API calls (tests point it at a local fake).
+        "STRIPE_API_BASE": env("STRIPE_API_BASE", "https://api.stripe.com"),
+        # A webhook whose signature timestamp is older than this many seconds is refused.
+        "STRIPE_WEBHOOK_TOLERANCE": int(env("STRIPE_WEBHOOK_TOLERANCE", "300")),
+        # The Stripe price id of each plan in `CHOM_PLANS`.
+        "CHOM_STRIPE_PRICES": {
+            plan: env(f"CHOM_STRIPE_PRICE_{plan.upper()}", f"price_chom_{plan}")
+            for plan in PLANS
+        },
+        # A tenant whose payment is past due keeps its sites this many days, with a warning.
+        "CHOM_BILLING_GRACE_DAYS": int(env("CHOM_BILLING_GRACE_DAYS", "7")),
+        # Where Stripe's checkout and portal pages send the customer back.
+        "CHOM_BILLING_RETURN_URL": env("CHOM_BILLING_RETURN_URL", "http://localhost:5000/"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.
         "API_TITLE": "CHOM API",
         "API_VERSION": "v1",

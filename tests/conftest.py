@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from chom import create_app
 from chom.extensions import db
 from chom.services import operators
+from tests.fakes.stripe_server import StripeServer
 
 TEST_DATABASE_URL = os.environ.get(
     "CHOM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/chom_test"
@@ -66,9 +67,23 @@ def base_config(tmp_path: Path, **overrides) -> dict:
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def stripe_server():
+    """The fake Stripe API (tests/fakes/stripe_server.py), once per test session."""
+    server = StripeServer().start()
+    yield server
+    server.stop()
+
+
+def stripe_config(server: StripeServer) -> dict:
+    """Settings that point the app's stripe library at the fake."""
+    return {"STRIPE_SECRET_KEY": server.fake.api_key, "STRIPE_API_BASE": server.url,
+            "STRIPE_WEBHOOK_SECRET": server.fake.webhook_secret}
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, stripe_server):
     recreate_postgres_database(TEST_DATABASE_URL)
-    app = create_app(base_config(tmp_path_factory.mktemp("chom")))
+    app = create_app(base_config(tmp_path_factory.mktemp("chom"), **stripe_config(stripe_server)))
     with app.app_context():
         flask_migrate.upgrade()  # the schema comes from the migrations, as in production
     yield app

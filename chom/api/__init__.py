@@ -10,6 +10,7 @@ from chom.api import (
     problems,
     views_account,
     views_auth,
+    views_billing,
     views_health,
     views_notifications,
     views_sites,
@@ -19,7 +20,8 @@ from chom.api.schemas import Problem
 from chom.services.errors import ChomError
 
 BLUEPRINTS = (views_auth.blp, views_sites.blp, views_account.blp, views_health.blp,
-              views_notifications.blp, views_team.blp)
+              views_notifications.blp, views_team.blp, views_billing.blp,
+              views_billing.webhooks)
 
 
 class ChomApi(Api):

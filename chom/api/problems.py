@@ -22,10 +22,14 @@ SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
     errors.PermissionDenied: (403, "forbidden"),
     errors.NotFound: (404, "not-found"),
     errors.DomainTaken: (409, "domain-taken"),
+    errors.PlanTooSmall: (409, "plan-too-small"),
     errors.Conflict: (409, "conflict"),
     errors.QuotaExceeded: (402, "quota-exceeded"),
     errors.NoCapacity: (503, "no-capacity"),
     errors.MailUnavailable: (503, "mail-unavailable"),
+    errors.PaymentRequired: (402, "payment-required"),
+    errors.InvalidWebhook: (400, "invalid-webhook"),
+    errors.BillingUnavailable: (503, "billing-unavailable"),
 }
 
 

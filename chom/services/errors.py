@@ -63,3 +63,19 @@ class NoCapacity(ChomError):
 
 class MailUnavailable(ChomError):
     """The mail server did not take the message; try again later."""
+
+
+class PlanTooSmall(Conflict):
+    """The tenant uses more than the chosen plan allows."""
+
+
+class PaymentRequired(ChomError):
+    """The tenant's subscription is not paid: sites are suspended and none can be created."""
+
+
+class InvalidWebhook(ChomError):
+    """The webhook is unsigned, forged, signed for another secret, or stale."""
+
+
+class BillingUnavailable(ChomError):
+    """The payment provider could not be reached or refused the request."""

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from chom.extensions import db
 from chom.log_context import correlation_id as current_correlation_id
 from chom.models import Operation, Site
-from chom.services import audit
+from chom.services import audit, billing_plans
 from chom.services.errors import Conflict, NotFound
 from chom.services.lookup import get_or_not_found
 from chom.services.provisioning import enqueue_operation
@@ -46,6 +46,8 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
         kind, allowed = SITE_ACTIONS[action]
         if allowed is not None and site.status not in allowed:
             raise Conflict(f"Cannot {action} a site that is {site.status}.")
+        if action == "resume":  # billing suspends the sites of a tenant that has not paid
+            billing_plans.require_good_standing(actor.tenant)
     in_flight = db.session.scalar(
         select(Operation).where(
             Operation.site_id == site.id,

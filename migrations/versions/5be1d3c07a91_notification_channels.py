@@ -1,7 +1,7 @@
 """notification channels
 
 Revision ID: 5be1d3c07a91
-Revises: 27a711b73dee
+Revises: 78b2d2796ba5
 Create Date: 2026-11-22 23:55:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5be1d3c07a91'
-down_revision = '27a711b73dee'
+down_revision = '78b2d2796ba5'
 branch_labels = None
 depends_on = None
 

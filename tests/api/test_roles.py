@@ -94,3 +94,45 @@ def test_team_role_matrix(clean_app, client, register, method, path, body, role,
     url = path.format(target=target_id, invitation=invitation)
     response = client.open(url, method=method, headers=headers, json=body)
     assert response.status_code == expected, response.json
+
+
+# Billing: everyone reads plans and their tenant's usage; only the owner manages billing.
+BILLING_CALLS = (
+    ("GET", "/api/v1/billing/plans", None),
+    ("GET", "/api/v1/billing/usage", None),
+    ("GET", "/api/v1/billing/subscription", None),
+    ("GET", "/api/v1/billing/invoices", None),
+    ("POST", "/api/v1/billing/portal", None),
+    ("POST", "/api/v1/billing/checkout", {"plan": "pro"}),
+)
+BILLING_EXPECTED = {
+    "viewer": (200, 200, 403, 403, 403, 403),
+    "member": (200, 200, 403, 403, 403, 403),
+    "admin": (200, 200, 403, 403, 403, 403),
+    "owner": (200, 200, 200, 200, 200, 200),
+    "anonymous": (401, 401, 401, 401, 401, 401),
+}
+
+
+@pytest.mark.parametrize("role", sorted(BILLING_EXPECTED))
+def test_billing_role_matrix(clean_app, client, register, role):
+    owner = register("Acme")
+    if role == "anonymous":
+        headers = {}
+    else:
+        headers = owner.headers if role == "owner" else add_member(clean_app, owner,
+                                                                   role)["headers"]
+    answers = tuple(client.open(path, method=method, headers=headers, json=body).status_code
+                    for method, path, body in BILLING_CALLS)
+    assert answers == BILLING_EXPECTED[role]
+    if role != "owner":  # nothing reached Stripe for them
+        assert owner.get("/api/v1/billing/usage").json["data"]["subscribed"] is False
+
+
+def test_a_token_without_the_billing_ability_cannot_manage_billing(clean_app, client,
+                                                                   register):
+    owner = register("Acme")
+    token = owner.post("/api/v1/tokens", json={"name": "sites only",
+                                              "abilities": ["sites:read"]}).json["data"]
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    assert client.post("/api/v1/billing/portal", headers=headers).status_code == 403

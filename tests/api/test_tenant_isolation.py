@@ -129,3 +129,37 @@ def test_member_scoped_to_one_tenant_sees_nothing_of_another(clean_app, client, 
     # The owner sees both tenants and the site in B.
     assert len(owner.get("/api/v1/tenants").json["data"]) == 2
     assert owner.get("/api/v1/sites", headers={"X-Tenant-ID": tenant_b}).json["meta"]["total"] == 1
+
+
+def test_billing_never_reaches_another_organizations_tenant(clean_app, register,
+                                                            stripe_server):
+    from tests.billing_helpers import subscribe
+
+    alice, mallory = register("Alice Co"), register("Mallory Co")
+    subscribe(clean_app, alice, stripe_server.fake, "pro")
+    foreign = {"X-Tenant-ID": alice.tenant_id}
+    for method, path, body in (("GET", "/api/v1/billing/usage", None),
+                               ("GET", "/api/v1/billing/subscription", None),
+                               ("GET", "/api/v1/billing/invoices", None),
+                               ("POST", "/api/v1/billing/portal", None),
+                               ("POST", "/api/v1/billing/checkout", {"plan": "starter"})):
+        answer = mallory.client.open(path, method=method, json=body,
+                                     headers={**mallory.headers, **foreign})
+        assert answer.status_code == 404, (method, path, answer.status_code)
+    # Mallory's own views show only Mallory's tenant, and Alice's plan is untouched.
+    view = mallory.get("/api/v1/billing/subscription").json["data"]
+    assert [t["tenant_id"] for t in view["tenants"]] == [mallory.tenant_id]
+    assert view["status"] == "trialing" and mallory.get("/api/v1/billing/invoices"
+                                                        ).json["data"] == []
+    assert alice.get("/api/v1/billing/usage").json["data"]["plan"] == "pro"
+
+
+def test_billing_of_a_tenant_outside_a_members_reach_is_404(clean_app, client, register):
+    owner = register("Agency")
+    tenant_b = owner.post("/api/v1/tenants", json={"name": "Client B"}).json["data"]["id"]
+    member = add_member(clean_app, owner, "member", tenant_ids=[owner.tenant_id])
+    answer = client.get("/api/v1/billing/usage",
+                        headers={**member["headers"], "X-Tenant-ID": tenant_b})
+    assert answer.status_code == 404
+    mine = client.get("/api/v1/billing/usage", headers=member["headers"]).json["data"]
+    assert mine["tenant_id"] == owner.tenant_id
