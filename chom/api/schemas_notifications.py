@@ -1,7 +1,7 @@
 """Schemas of /notification-channels."""
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from chom.api.schemas import StrictSchema
 from chom.services.notifications import EVENTS
@@ -11,11 +11,22 @@ _EVENTS = fields.List(fields.String(validate=validate.OneOf(sorted(EVENTS))),
 
 
 class ChannelIn(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(["webhook"]),
-                         metadata={"description": "webhook (email arrives with SMTP set-up)"})
+    kind = fields.String(required=True, validate=validate.OneOf(["webhook", "email"]))
     target = fields.String(required=True, validate=validate.Length(1, 500),
-                           metadata={"description": "the webhook's http(s) URL"})
+                           metadata={"description": "the webhook's http(s) URL, or the address"})
     events = _EVENTS
+
+    @validates_schema
+    def _email_target(self, data, **kwargs):
+        if data.get("kind") == "email":
+            _check_email(data.get("target", ""))
+
+
+def _check_email(value: str) -> None:
+    try:
+        validate.Email(error="Not a valid email address.")(value)
+    except ValidationError as error:
+        raise ValidationError(error.messages, field_name="target") from None
 
 
 class ChannelPatch(StrictSchema):

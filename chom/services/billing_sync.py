@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from chom.extensions import db
@@ -22,7 +23,7 @@ from chom.integration.stripe_gateway import current_gateway
 from chom.models import Organization, Site, Subscription, Tenant, WebhookEvent
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
-from chom.services import audit
+from chom.services import audit, notifications
 from chom.services.billing_plans import (
     TENANT_STATUS_FOR_STRIPE,
     plan_for_price,
@@ -91,6 +92,11 @@ def _item_for(tenant: Tenant, subscription: dict) -> dict | None:
 
 def _set_status(tenant: Tenant, status: str) -> None:
     if status == "past_due":
+        if tenant.past_due_since is None:
+            notifications.notify(tenant.organization_id, "payment.failed", {
+                "tenant": tenant.name, "plan": tenant.plan,
+                "grace_days": current_app.config["CHOM_BILLING_GRACE_DAYS"]},
+                tenant_id=tenant.id)
         tenant.past_due_since = tenant.past_due_since or utcnow()
     else:
         tenant.past_due_since = None

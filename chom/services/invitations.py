@@ -22,7 +22,7 @@ from chom.extensions import db
 from chom.models import Invitation, Membership, Organization, Tenant, User
 from chom.models.base import utcnow
 from chom.models.scoping import scoped, unscoped
-from chom.services import accounts, audit, mail, tenancy
+from chom.services import accounts, audit, mail, notifications, tenancy
 from chom.services.errors import Conflict, NotFound, ValidationFailed
 from chom.services.lookup import get_or_not_found
 from chom.services.team_scope import require_within_reach, scope_tenants, within_reach
@@ -86,6 +86,8 @@ def create_invitation(actor: Actor, *, email: str, role: str, all_tenants: bool 
                  all_tenants=all_tenants, tenant_ids=invitation.tenant_ids)
     db.session.commit()
     _send(invitation, plain, actor.membership.organization.name)
+    notifications.notify(actor.organization_id, "invitation.sent", {
+        "email": email, "role": role, "invited_by": actor.user.email})
     return invitation
 
 

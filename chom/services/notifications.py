@@ -22,8 +22,8 @@ from chom.integration.queue import QueueUnavailable, current_queue
 from chom.models import NotificationChannel, Tenant
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
-from chom.services import audit
-from chom.services.errors import ValidationFailed
+from chom.services import audit, mail
+from chom.services.errors import MailUnavailable, ValidationFailed
 from chom.services.lookup import get_or_not_found
 from chom.services.tenancy import Actor
 
@@ -50,6 +50,8 @@ def _check(kind: str, target: str, events: list[str]) -> None:
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
         errors["events"] = [f"Unknown events: {', '.join(unknown)}."]
+    if kind == "email" and ("@" not in target or any(c.isspace() for c in target)):
+        errors["target"] = ["Not a valid email address."]
     if kind == "webhook":
         try:
             webhooks.check_destination(target, allow_private=_allow_private())
@@ -179,7 +181,7 @@ def deliver(channel_id: str, payload: dict) -> None:
         try:
             _DELIVERERS[channel.kind](channel, payload, body)
             status = "delivered"
-        except (webhooks.DeliveryFailed, webhooks.UnsafeDestination) as error:
+        except (webhooks.DeliveryFailed, webhooks.UnsafeDestination, MailUnavailable) as error:
             status = f"failed: {error}"[:200]
             raise
         finally:
@@ -194,4 +196,13 @@ def _deliver_webhook(channel: NotificationChannel, payload: dict, body: bytes) -
                   secret=secret, allow_private=_allow_private())
 
 
-_DELIVERERS = {"webhook": _deliver_webhook}
+def _deliver_email(channel: NotificationChannel, payload: dict, body: bytes) -> None:
+    lines = [EVENTS[payload["type"]], ""]
+    lines += [f"{key}: {value}" for key, value in payload["data"].items()]
+    lines += ["", f"Event {payload['id']} at {payload['created_at']}.",
+              f"Notification settings: {mail.link('/team')}"]
+    mail.send(to=channel.target, subject=f"[CHOM] {EVENTS[payload['type']]}",
+              text="\n".join(lines))
+
+
+_DELIVERERS = {"webhook": _deliver_webhook, "email": _deliver_email}

@@ -134,3 +134,50 @@ def test_channel_changes_are_audited(register):
     assert {"notification_channel.created", "notification_channel.updated",
             "notification_channel.deleted"} <= set(actions)
     assert owner.get(f"/api/v1/notification-channels/{channel['id']}").status_code == 404
+
+
+def test_an_email_channel_gets_the_event_by_mail(register, mailbox):
+    owner = register("Mailed")
+    response = owner.post("/api/v1/notification-channels", json={
+        "kind": "email", "target": "ops@mailed.test", "events": ["test"]})
+    assert response.status_code == 201 and response.json["data"]["secret"] is None
+    channel = response.json["data"]
+    owner.post(f"/api/v1/notification-channels/{channel['id']}/test")
+    deadline = time.monotonic() + 10
+    while not mailbox.to("ops@mailed.test"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    message = mailbox.last_to("ops@mailed.test")
+    assert message["Subject"] == "[CHOM] A test delivery asked for from the API or the console."
+    assert "message: CHOM test delivery" in mailbox.body(message)
+    bad = owner.post("/api/v1/notification-channels", json={"kind": "email", "target": "nope"})
+    assert bad.status_code == 422 and "target" in bad.json["errors"]
+
+
+def test_payment_failures_and_invitations_are_announced(clean_app, register, receiver,
+                                                        stripe_server, mailbox):
+    from tests.billing_helpers import deliver, drain, subscribe
+
+    fake = stripe_server.fake
+    owner = register("Announced")
+    channel = _channel(owner, receiver.url + "/org",
+                       events=["payment.failed", "invitation.sent"])
+    subscription = subscribe(clean_app, owner, fake, "starter")
+    fake.set_status(subscription["id"], "past_due")
+    failed = fake.add_invoice(subscription["id"], amount=2900, status="open")
+    assert deliver(owner.client, fake, fake.event("invoice.payment_failed", failed)
+                   ).status_code == 200
+    drain(clean_app)
+    assert owner.post("/api/v1/invitations", json={"email": "new@announced.test",
+                                                   "role": "member"}).status_code == 201
+    events = [_verify(channel["secret"], r) for r in receiver.wait_for(2)]
+    by_type = {e["type"]: e for e in events}
+    assert by_type["payment.failed"]["tenant_id"] == owner.tenant_id
+    assert by_type["payment.failed"]["data"]["plan"] == "starter"
+    assert by_type["invitation.sent"]["data"]["email"] == "new@announced.test"
+    # A second failed delivery of the same standing does not announce it again.
+    assert deliver(owner.client, fake, fake.event("invoice.payment_failed", failed)
+                   ).status_code == 200
+    drain(clean_app)
+    time.sleep(0.3)
+    assert len(receiver.requests) == 2
