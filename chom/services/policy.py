@@ -5,9 +5,10 @@ from __future__ import annotations
 VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
 MEMBER = VIEWER | {"sites:write"}
 # Deleting a site is for admins: a member manages sites but cannot destroy one.
-ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate",
-                  "audit:read"}
-OWNER = ADMIN | {"billing:manage", "organization:delete"}
+ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate", "audit:read",
+                  "notifications:manage"}
+# Owners alone touch owners, the organization's security settings and its ownership.
+OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": VIEWER,

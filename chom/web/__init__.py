@@ -18,11 +18,13 @@ from chom.services.errors import (
     ValidationFailed,
 )
 from chom.web import (
+    account_pages,
     audit_pages,
     dashboard_pages,
     fleet_pages,
     login_code,
     site_pages,
+    team_pages,
     tenant_switch,
     token_pages,
     two_factor_pages,
@@ -30,8 +32,8 @@ from chom.web import (
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")  # the app keeps /static
-for pages in (login_code, dashboard_pages, site_pages, token_pages, two_factor_pages,
-              audit_pages, fleet_pages, tenant_switch):
+for pages in (login_code, dashboard_pages, site_pages, account_pages, team_pages, token_pages,
+              two_factor_pages, audit_pages, fleet_pages, tenant_switch):
     pages.register(bp)
 
 

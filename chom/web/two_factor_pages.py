@@ -41,7 +41,7 @@ def two_factor_setup():
         two_factor.begin_setup(actor)
     except Conflict as error:
         flash(error.detail, "error")
-        return redirect(url_for("web.two_factor_page"))
+        return redirect(url_for("web.two_factor"))
     return _page(actor)
 
 
@@ -55,7 +55,7 @@ def two_factor_enable():
         return _page(actor, errors=error.errors, status=422)
     except Conflict as error:
         flash(error.detail, "error")
-        return redirect(url_for("web.two_factor_page"))
+        return redirect(url_for("web.two_factor"))
     flash("Two-factor authentication is on.", "success")
     # The codes are rendered in this response only, never stored in the session.
     return _page(actor, recovery_codes=codes)
@@ -73,11 +73,11 @@ def two_factor_disable():
         flash(error.detail, "error")
     else:
         flash("Two-factor authentication is off.", "success")
-    return redirect(url_for("web.two_factor_page"))
+    return redirect(url_for("web.two_factor"))
 
 
 def register(bp) -> None:
-    bp.add_url_rule("/account/2fa", view_func=two_factor_page)
+    bp.add_url_rule("/account/two-factor", endpoint="two_factor", view_func=two_factor_page)
     for action, view in (("setup", two_factor_setup), ("enable", two_factor_enable),
                          ("disable", two_factor_disable)):
-        bp.add_url_rule(f"/account/2fa/{action}", view_func=view, methods=["POST"])
+        bp.add_url_rule(f"/account/two-factor/{action}", view_func=view, methods=["POST"])

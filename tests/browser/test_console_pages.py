@@ -72,7 +72,7 @@ def test_keyboard_reaches_the_content_with_a_visible_focus(console, browsers):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "content"
     # Every form control on the page has a label.
-    for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/2fa"):
+    for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/two-factor"):
         page.goto(f"{console}{path}")
         unlabelled = page.evaluate("""() => [...document.querySelectorAll(
             'input:not([type=hidden]), select, textarea')]

@@ -73,24 +73,24 @@ def test_another_users_token_cannot_be_revoked(clean_app, register):
 def test_two_factor_set_up_with_svg_qr_then_login_asks_for_a_code(clean_app, register):
     owner = register("Secure Co")
     client = _logged_in(clean_app, owner)
-    assert "is <strong>off</strong>" in client.get("/account/2fa").get_data(as_text=True)
+    assert "is <strong>off</strong>" in client.get("/account/two-factor").get_data(as_text=True)
 
-    setup = client.post("/account/2fa/setup").get_data(as_text=True)
+    setup = client.post("/account/two-factor/setup").get_data(as_text=True)
     assert '<svg' in setup and "QR code for your authenticator app" in setup
     [secret] = re.findall(r'id="totp-secret">([A-Z2-7]+)<', setup)
     # The page shows the same pending set-up again until it is confirmed.
-    assert secret in client.get("/account/2fa").get_data(as_text=True)
+    assert secret in client.get("/account/two-factor").get_data(as_text=True)
 
-    wrong = client.post("/account/2fa/enable", data={"otp": "000000"})
+    wrong = client.post("/account/two-factor/enable", data={"otp": "000000"})
     assert wrong.status_code == 422
     assert 'id="otp-errors"><p class="field-error">' in wrong.get_data(as_text=True)
     assert secret in wrong.get_data(as_text=True)  # the QR code stays for another try
 
-    enabled = client.post("/account/2fa/enable", data={"otp": pyotp.TOTP(secret).now()})
+    enabled = client.post("/account/two-factor/enable", data={"otp": pyotp.TOTP(secret).now()})
     html = enabled.get_data(as_text=True)
     codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", html)
     assert len(codes) == 10 and "shown this once" in html
-    assert not re.findall(r"[0-9a-f]{6}-[0-9a-f]{6}", client.get("/account/2fa").get_data(
+    assert not re.findall(r"[0-9a-f]{6}-[0-9a-f]{6}", client.get("/account/two-factor").get_data(
         as_text=True))
 
     # Log-in: the password, then the code on a page of its own.
@@ -116,8 +116,8 @@ def test_two_factor_set_up_with_svg_qr_then_login_asks_for_a_code(clean_app, reg
     # The code in the log-in form itself still works (one request, as the API takes it).
     log_in(clean_app.test_client(), owner.email, otp=pyotp.TOTP(secret).now())
 
-    assert client.post("/account/2fa/disable", data={"otp": "123"}).status_code == 422
-    off = client.post("/account/2fa/disable", data={"otp": codes[1]}, follow_redirects=True)
+    assert client.post("/account/two-factor/disable", data={"otp": "123"}).status_code == 422
+    off = client.post("/account/two-factor/disable", data={"otp": codes[1]}, follow_redirects=True)
     assert "Two-factor authentication is off." in off.get_data(as_text=True)
     log_in(clean_app.test_client(), owner.email)
 
@@ -128,8 +128,8 @@ def test_the_code_step_needs_a_fresh_password_step(clean_app, register, monkeypa
     owner = register("Secure Co")
     client = _logged_in(clean_app, owner)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', client.post(
-        "/account/2fa/setup").get_data(as_text=True)).group(1)
-    client.post("/account/2fa/enable", data={"otp": pyotp.TOTP(secret).now()})
+        "/account/two-factor/setup").get_data(as_text=True)).group(1)
+    client.post("/account/two-factor/enable", data={"otp": pyotp.TOTP(secret).now()})
     stranger = clean_app.test_client()
     assert stranger.get("/login/code").headers["Location"].endswith("/login")
     assert stranger.post("/login/code", data={"otp": pyotp.TOTP(secret).now()}
@@ -164,7 +164,7 @@ def _csrf_log_in(client, email):
 
 @pytest.mark.parametrize("path, data", [
     ("/account/tokens", {"name": "no csrf", "expires_in_days": ""}),
-    ("/account/2fa/setup", {}),
+    ("/account/two-factor/setup", {}),
     ("/tenant", {"tenant_id": "x"}),
     ("/sites/new", {"domain": "csrf.example.com", "type": "html"}),
     ("/fleet", {"name": "x"}),
@@ -184,7 +184,7 @@ def test_every_console_form_carries_a_csrf_token(csrf_app, register):
     owner = register("Csrf Co")
     client = csrf_app.test_client()
     _csrf_log_in(client, owner.email)
-    for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/2fa",
+    for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/two-factor",
                  "/audit"):
         html = client.get(path).get_data(as_text=True)
         for form in re.findall(r"<form[^>]*>.*?</form>", html, re.S):
