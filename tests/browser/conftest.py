@@ -36,9 +36,12 @@ def rq_workers(app, pebble, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def console(rq_workers):
-    """The base URL of the console, served by the rq-mode app on a free loopback port."""
+def console(rq_workers, smtp_server):
+    """The base URL of the console, served by the rq-mode app on a free loopback port; its
+    mail (invitations) goes to the aiosmtpd server, with links back to this console."""
     with ConsoleServer(rq_workers.app) as server:
+        rq_workers.app.config.update(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port,
+                                     CHOM_BASE_URL=server.url)
         yield server.url
 
 

@@ -1,6 +1,7 @@
 """The console in a real browser against the test fleet: sign up → create an HTML site → watch
-its progress bar reach done → see the site on its VPS → issue SSL (pebble) → members see the
-site without the buttons their role may not use → delete with typed confirmation."""
+its progress bar reach done → see the site on its VPS → issue SSL (pebble) → invite a member,
+who joins and sees the site without a delete button (a viewer sees no button at all) → delete
+with typed confirmation."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ CONTENT = "<h1>Hello from the browser</h1>"
 SLOW_MS = 120_000  # provisioning and ACME over the fleet
 
 
-def test_site_from_sign_up_to_deletion(console, browsers, fleet, pebble, clean_app, artifacts):
+def test_site_from_sign_up_to_deletion(console, browsers, fleet, pebble, clean_app, artifacts,
+                                       smtp_server):
     host = fleet.hosts[0]
     with clean_app.app_context():
         fleet_service.add_vps(**host.add_vps_kwargs(
@@ -83,15 +85,32 @@ def test_site_from_sign_up_to_deletion(console, browsers, fleet, pebble, clean_a
     assert (artifacts / "dashboard-phone.png").stat().st_size > 0
     assert (artifacts / "site-phone.png").stat().st_size > 0
 
-    # Members (added directly until invitations land): a member sees the site and may act on
-    # it, but not delete it; a viewer sees no button at all; the server refuses both anyway.
-    organization = organization_of(clean_app, "Browser Agency")
+    # A member invited from the team page joins through the emailed link, sees the site and
+    # may act on it but not delete it; a viewer (added directly) sees no button at all; the
+    # server refuses both anyway.
     site_id = site_url.rsplit("/", 1)[-1]
-    for role, may_act in (("member", True), ("viewer", False)):
-        member = add_member(clean_app, organization, role, password="member passphrase 1")
-        their = browsers.new().new_page()
-        log_in(their, console, member["email"], "member passphrase 1")
-        expect(their).to_have_url(re.compile(r"/dashboard$"))
+    page.goto(f"{console}/team")
+    invitee = "member@invited.test"
+    page.get_by_label("Email", exact=True).fill(invitee)
+    page.locator("#invite-role").select_option("member")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"Invitation sent to {invitee}")
+    link = re.search(r"http\S+/invitations/accept\?token=\S+",
+                     smtp_server.body(smtp_server.last_to(invitee))).group(0)
+    assert link.startswith(console)
+    member = browsers.new().new_page()
+    member.goto(link)
+    member.get_by_label("Your name").fill("Mia")
+    member.get_by_label("Password (10 characters or more)").fill("member passphrase 1")
+    member.get_by_role("button", name="Create account and join").click()
+    expect(member).to_have_url(re.compile(r"/dashboard$"))
+
+    viewer = browsers.new().new_page()
+    added = add_member(clean_app, organization_of(clean_app, "Browser Agency"), "viewer",
+                       password="viewer passphrase 1")
+    log_in(viewer, console, added["email"], "viewer passphrase 1")
+    expect(viewer).to_have_url(re.compile(r"/dashboard$"))
+    for their, may_act in ((member, True), (viewer, False)):
         their.get_by_role("table").get_by_role("link", name=DOMAIN).click()
         expect(their.locator("h1")).to_have_text(DOMAIN)
         expect(their.get_by_role("button", name="Delete site")).to_have_count(0)
@@ -99,7 +118,7 @@ def test_site_from_sign_up_to_deletion(console, browsers, fleet, pebble, clean_a
         expect(their.get_by_role("link", name="New site")).to_have_count(1 if may_act else 0)
         refused = their.request.post(f"{console}/sites/{site_id}/delete",
                                      form={"confirm": DOMAIN, "csrf_token": csrf_token(their)})
-        assert refused.status == 403, role
+        assert refused.status == 403
 
     # Delete, confirmed by typing the domain (a wrong one is refused).
     page.set_viewport_size({"width": 1280, "height": 900})
