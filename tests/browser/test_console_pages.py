@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 
 from chom.services import fleet as fleet_service
 from chom.services import operators
-from tests.browser.pages import log_in, sign_up
+from tests.browser.harness import PHONE
+from tests.browser.pages import log_in, sign_up, wider_than_viewport
 from tests.conftest import PASSWORD
 
 
@@ -78,6 +79,15 @@ def test_keyboard_reaches_the_content_with_a_visible_focus(console, browsers):
             'input:not([type=hidden]), select, textarea')]
             .filter(e => !e.labels || e.labels.length === 0).map(e => e.name)""")
         assert unlabelled == [], path
+
+
+def test_every_page_fits_a_phone(console, browsers):
+    page = browsers.new(viewport=PHONE).new_page()
+    sign_up(page, console, "A Rather Long Organization Name For A Small Screen")
+    for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/two-factor",
+                 "/audit", "/team"):
+        page.goto(f"{console}{path}")
+        assert wider_than_viewport(page) == [], path
 
 
 def test_two_factor_set_up_then_log_in_with_a_code(console, browsers):
