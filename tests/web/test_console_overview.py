@@ -84,6 +84,8 @@ def test_viewer_sees_no_new_site_links(clean_app, register, local_vps):
         html = client.get(path).get_data(as_text=True)
         assert "/sites/new" not in html
         assert "/audit" not in html  # the audit log is for admins and owners
+        assert 'href="/team"' not in html  # and so is the team page
+    assert client.get("/team").status_code == 403  # refused all the same
 
 
 def test_tenant_switcher_changes_the_tenant_and_refuses_unreachable_ones(clean_app, register,
