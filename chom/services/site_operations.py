@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from chom.extensions import db
 from chom.log_context import correlation_id as current_correlation_id
@@ -114,8 +115,9 @@ def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple
 def recent_operations(actor: Actor, *, limit: int = 10) -> list[Operation]:
     """The current tenant's latest operations on any of its sites, newest first."""
     actor.require("operations:read")
-    return list(db.session.scalars(select(Operation).order_by(Operation.created_at.desc(),
-                                                              Operation.id).limit(limit)))
+    query = (select(Operation).options(selectinload(Operation.site))  # one query for the sites
+             .order_by(Operation.created_at.desc(), Operation.id).limit(limit))
+    return list(db.session.scalars(query))
 
 
 def latest_operation(actor: Actor, site: Site) -> Operation | None:
