@@ -85,6 +85,7 @@ def test_changing_plan_goes_through_checkout_then_changes_the_subscription(
     url = _continue_link(started)
     [session] = [s for s in fake.sessions.values() if s["url"] == url]
     assert session["line_items_requested"] == [{"price": "price_chom_pro", "quantity": "1"}]
+    assert session["success_url"].endswith("/billing?billing=success")
     assert usage(owner)["plan"] == "starter"  # nothing changes before Stripe says it is paid
 
     subscription = fake.complete_checkout(session["id"])
