@@ -23,8 +23,10 @@ def _html(page) -> str:
 
 
 def _continue_link(page) -> str:
-    """Where the page that opens Stripe sends the browser (its link and its refresh agree)."""
+    """Where the page that opens Stripe sends the browser (its link and its refresh agree;
+    no script: the CSP allows none inline)."""
     html = _html(page)
+    assert "<script" not in html and 'style="' not in html
     link = unescape(re.search(r'<a id="continue" href="([^"]+)"', html).group(1))
     refresh = unescape(re.search(r'http-equiv="refresh" content="0; url=([^"]+)"', html).group(1))
     assert link == refresh
@@ -37,8 +39,8 @@ def _meter(page, meter_id) -> dict:
     return dict(re.findall(r'(\w+)="([^"]*)"', tag))
 
 
-def _member_browser(app, owner, role):
-    member = add_member(app, owner, role)
+def _member_browser(app, owner, role, tenant_ids=None):
+    member = add_member(app, owner, role, tenant_ids)
     _set_password(app, member["user_id"])
     email = owner.client.get("/api/v1/auth/me", headers=member["headers"]).json["data"][
         "user"]["email"]
@@ -56,6 +58,7 @@ def test_owner_sees_plan_usage_plans_and_the_organization(clean_app, register, l
     assert page.status_code == 200
     html = _html(page)
     assert "Starter ($29.00/month)" in html and "trialing" in html and "trial ends" in html
+    assert 'style="' not in html and "<script>" not in html  # the CSP allows none inline
     assert _meter(page, "usage-sites") == {"id": "usage-sites", "min": "0", "max": "5",
                                            "value": "1", "low": "4.0", "high": "4.75",
                                            "optimum": "0"}
@@ -187,6 +190,17 @@ def test_non_owners_see_plan_and_usage_but_no_billing_buttons(clean_app, registe
     assert browser.post("/billing/plan", data={"plan": "pro"}).status_code == 403
     assert browser.post("/billing/portal").status_code == 403
     assert usage(owner)["plan"] == "starter"
+
+
+def test_a_tenant_the_member_does_not_reach_is_a_404(clean_app, register):
+    owner = register("Agency")
+    client_b = owner.post("/api/v1/tenants", json={"name": "Client B"}).json["data"]["id"]
+    browser = _member_browser(clean_app, owner, "member", tenant_ids=[client_b])
+    assert "Billing · Client B" in _html(browser.get("/billing"))
+    assert browser.get(f"/billing?tenant={owner.tenant_id}").status_code == 404
+    other = register("Elsewhere")
+    assert _log_in(clean_app.test_client(), owner.email).get(
+        f"/billing?tenant={other.tenant_id}").status_code == 404
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ def test_a_webhook_added_in_the_console_gets_a_signed_test_delivery(clean_app, r
     browser = _log_in(clean_app.test_client(), owner.email)
     page = browser.get("/notifications")
     assert page.status_code == 200 and "No channels yet." in _html(page)
+    assert 'style="' not in _html(page) and "<script>" not in _html(page)
     parsed = parse(page)
     boxes = [i for i in parsed.inputs if i.get("name") == "events"]
     assert len(boxes) == 8 and all(parsed.labels[b["id"]] for b in boxes)
