@@ -69,10 +69,13 @@ def _act(channel_id, action, success: str):
 
 
 @login_required
-def update_events(channel_id):
-    events = _chosen_events()
+def update_channel(channel_id):
+    """Change where a channel delivers and which events it wants."""
+    changes = {"events": _chosen_events()}
+    if request.form.get("target", "").strip():
+        changes["target"] = request.form["target"].strip()
     return _act(channel_id, lambda actor, cid: notifications.update_channel(
-        actor, cid, events=events), "Events saved.")
+        actor, cid, **changes), "Channel saved.")
 
 
 @login_required
@@ -105,8 +108,7 @@ def delete_channel(channel_id):
 def register(bp) -> None:
     bp.add_url_rule("/notifications", endpoint="notifications", view_func=notifications_page)
     bp.add_url_rule("/notifications", view_func=create_channel, methods=["POST"])
-    bp.add_url_rule("/notifications/<channel_id>/events", view_func=update_events,
-                    methods=["POST"])
+    bp.add_url_rule("/notifications/<channel_id>", view_func=update_channel, methods=["POST"])
     bp.add_url_rule("/notifications/<channel_id>/enabled", view_func=set_enabled,
                     methods=["POST"])
     bp.add_url_rule("/notifications/<channel_id>/test", view_func=send_test, methods=["POST"])

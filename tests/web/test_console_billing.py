@@ -82,6 +82,7 @@ def test_changing_plan_goes_through_checkout_then_changes_the_subscription(
     fake = stripe_server.fake
     owner = register("Acme")
     browser = _log_in(clean_app.test_client(), owner.email)
+    assert "You pay on Stripe's checkout page" in _html(browser.get("/billing"))
 
     started = browser.post("/billing/plan", data={"plan": "pro"})
     assert started.status_code == 200
@@ -99,6 +100,7 @@ def test_changing_plan_goes_through_checkout_then_changes_the_subscription(
     drain(clean_app)
     page = browser.get("/billing?billing=success")
     assert "Pro ($79.00/month)" in _html(page) and "Thank you" in _html(page)
+    assert "The subscription changes at once" in _html(page)
 
     changed = browser.post("/billing/plan", data={"plan": "enterprise"}, follow_redirects=True)
     assert "Acme is now on the enterprise plan." in _flash(changed)
@@ -129,6 +131,27 @@ def test_portal_link_and_invoices(clean_app, register, stripe_server):
     url = _continue_link(opened)
     [portal] = [p for p in fake.portal_sessions.values() if p["url"] == url]
     assert portal["customer"] == subscription["customer"]
+
+
+def test_stripe_unreachable_leaves_the_page_up_and_says_so(clean_app, register,
+                                                           stripe_server):
+    owner = register("Acme")
+    subscribe(clean_app, owner, stripe_server.fake, "starter")
+    browser = _log_in(clean_app.test_client(), owner.email)
+    clean_app.config["STRIPE_SECRET_KEY"] = "sk_test_wrong"
+    clean_app.extensions.pop("chom_stripe", None)
+    try:
+        page = browser.get("/billing")
+        portal = browser.post("/billing/portal", follow_redirects=True)
+        change = browser.post("/billing/plan", data={"plan": "pro"}, follow_redirects=True)
+    finally:
+        clean_app.config["STRIPE_SECRET_KEY"] = stripe_server.fake.api_key
+        clean_app.extensions.pop("chom_stripe", None)
+    assert page.status_code == 200 and "Starter ($29.00/month)" in _html(page)
+    assert "Invoices could not be loaded" in _html(page)
+    assert portal.status_code == 200 and _flash(portal).startswith("Stripe: ")
+    assert change.status_code == 200 and _flash(change).startswith("Stripe: ")
+    assert usage(owner)["plan"] == "starter"
 
 
 def test_a_plan_below_usage_is_refused_listing_the_sites_inline(

@@ -118,15 +118,20 @@ def test_events_on_off_and_deletion_with_confirmation(clean_app, register):
     browser = _log_in(clean_app.test_client(), owner.email)
     assert "All events" in _html(browser.get("/notifications"))
 
-    saved = browser.post(f"/notifications/{channel['id']}/events",
-                         data={"events": ["ssl.expiring", "backup.failed"]},
-                         follow_redirects=True)
-    assert "Events saved." in _flash(saved)
+    saved = browser.post(f"/notifications/{channel['id']}", data={
+        "target": "oncall@editing.test", "events": ["ssl.expiring", "backup.failed"]},
+        follow_redirects=True)
+    assert "Channel saved." in _flash(saved)
     assert "ssl.expiring, backup.failed" in _html(saved) and "All events" not in _html(saved)
-    assert _channels(owner)[0]["events"] == ["ssl.expiring", "backup.failed"]
-    unknown = browser.post(f"/notifications/{channel['id']}/events",
-                           data={"events": ["nope"]}, follow_redirects=True)
-    assert "Unknown events: nope." in _flash(unknown)
+    [changed] = _channels(owner)
+    assert changed["events"] == ["ssl.expiring", "backup.failed"]
+    assert changed["target"] == "oncall@editing.test"
+    for data, message in (({"events": ["nope"]}, "Unknown events: nope."),
+                          ({"target": "no address"}, "Not a valid email address.")):
+        refused = browser.post(f"/notifications/{channel['id']}", data=data,
+                               follow_redirects=True)
+        assert message in _flash(refused)
+    assert _channels(owner)[0]["target"] == "oncall@editing.test"
 
     off = browser.post(f"/notifications/{channel['id']}/enabled", data={"enabled": "0"},
                        follow_redirects=True)
@@ -138,7 +143,7 @@ def test_events_on_off_and_deletion_with_confirmation(clean_app, register):
 
     confirm = browser.get(f"/notifications/{channel['id']}/delete")
     assert confirm.status_code == 200
-    assert "ops@editing.test" in _html(confirm) and "Delete channel" in _html(confirm)
+    assert "oncall@editing.test" in _html(confirm) and "Delete channel" in _html(confirm)
     assert _channels(owner) != []  # asking is not deleting
     deleted = browser.post(f"/notifications/{channel['id']}/delete", follow_redirects=True)
     assert "Channel deleted." in _flash(deleted) and _channels(owner) == []
@@ -158,8 +163,8 @@ def test_admins_manage_channels_members_and_viewers_are_refused(clean_app, regis
         assert browser.get("/notifications").status_code == 403
         assert browser.post("/notifications", data={"kind": "email", "target": "x@y.test"}
                             ).status_code == 403
-        for action in ("test", "delete", "enabled", "events"):
-            assert browser.post(f"/notifications/{channel['id']}/{action}").status_code == 403
+        for action in ("/test", "/delete", "/enabled", ""):
+            assert browser.post(f"/notifications/{channel['id']}{action}").status_code == 403
         assert browser.get(f"/notifications/{channel['id']}/delete").status_code == 403
     assert [c["target"] for c in _channels(owner)] == ["ops@roles.test"]
 
@@ -172,8 +177,8 @@ def test_another_organizations_channel_is_a_404(clean_app, register):
     assert "ops@theirs.test" not in _html(browser.get("/notifications"))
     for target in (channel["id"], "not-a-uuid"):
         assert browser.get(f"/notifications/{target}/delete").status_code == 404
-        for action in ("test", "delete", "events"):
-            assert browser.post(f"/notifications/{target}/{action}").status_code == 404
+        for action in ("/test", "/delete", ""):
+            assert browser.post(f"/notifications/{target}{action}").status_code == 404
         assert browser.post(f"/notifications/{target}/enabled",
                             data={"enabled": "0"}).status_code == 404
     [kept] = _channels(theirs)
