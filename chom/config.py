@@ -152,6 +152,9 @@ def from_environment(instance_path: Path) -> dict:
         },
         # A tenant whose payment is past due keeps its sites this many days, with a warning.
         "CHOM_BILLING_GRACE_DAYS": int(env("CHOM_BILLING_GRACE_DAYS", "7")),
+        # Alertmanager's webhook (POST /api/v1/webhooks/alertmanager) must present this bearer
+        # token; unset, the endpoint refuses every call.
+        "CHOM_ALERTMANAGER_WEBHOOK_TOKEN": env("CHOM_ALERTMANAGER_WEBHOOK_TOKEN") or None,
         # Where Stripe's checkout and portal pages send the customer back.
         "CHOM_BILLING_RETURN_URL": env("CHOM_BILLING_RETURN_URL", "http://localhost:5000/"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.
