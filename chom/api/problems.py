@@ -24,6 +24,7 @@ SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
     errors.Conflict: (409, "conflict"),
     errors.QuotaExceeded: (402, "quota-exceeded"),
     errors.NoCapacity: (503, "no-capacity"),
+    errors.ObservabilityUnavailable: (503, "observability-unavailable"),
 }
 
 

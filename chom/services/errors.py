@@ -54,3 +54,7 @@ class QuotaExceeded(ChomError):
 
 class NoCapacity(ChomError):
     """No VPS in the fleet has room for this site right now."""
+
+
+class ObservabilityUnavailable(ChomError):
+    """The metrics, logs or alerts backend is not available, and no earlier answer is kept."""
