@@ -3,6 +3,8 @@ the tenant's live sites. Run by `flask chom dashboards` (and callable from jobs 
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
 from chom.extensions import db
@@ -16,8 +18,12 @@ def provision_tenant_dashboards(tenant_id) -> dict:
     """Create or update the tenant's Grafana folder, permissions and dashboard (idempotent);
     returns `{"folder", "dashboards", ...}`. System work: no request scope is needed."""
     backend = backend_of("dashboards")
+    try:
+        key = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
+    except ValueError:
+        raise ValueError(f"no tenant {tenant_id}") from None
     with unscoped():  # system work: find the tenant, then look through its scope
-        tenant = db.session.scalar(select(Tenant).where(Tenant.id == tenant_id))
+        tenant = db.session.scalar(select(Tenant).where(Tenant.id == key))
     if tenant is None:
         raise ValueError(f"no tenant {tenant_id}")
     ref = TenantRef(id=str(tenant.id), name=tenant.name)
