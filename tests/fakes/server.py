@@ -42,6 +42,8 @@ class FakeServer:
         self.routes = routes
         self.check_auth = check_auth
         self.requests: list[tuple[str, str]] = []
+        #: the X-Correlation-ID header of each request (None when absent)
+        self.correlation_ids: list[str | None] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +54,7 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Request(self, self.rfile.read(length) if length else b"")
                 outer.requests.append((method, request.path))
+                outer.correlation_ids.append(self.headers.get("X-Correlation-ID"))
                 status, body = outer.dispatch(method, request)
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)

@@ -45,8 +45,10 @@ def test_a_sites_logs_newest_first_and_only_its_own(observed_client, observabili
     assert {line["source"] for line in lines} == {"nginx_access", "php_fpm"}
 
     only = observed_client.get(f"/api/v1/sites/{site}/logs?q=about&limit=5",
-                               headers=alice.headers).json["data"]
-    assert [line["line"] for line in only] == ["GET /about 200"]
+                               headers={**alice.headers, "X-Correlation-ID": "trace-logs-1"})
+    assert [line["line"] for line in only.json["data"]] == ["GET /about 200"]
+    # The request's correlation id went along to Loki.
+    assert observability_stack.loki.server.correlation_ids[-1] == "trace-logs-1"
 
 
 def test_the_line_filter_stays_a_literal(observed_client, observability_stack, register,

@@ -9,6 +9,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from chom.log_context import correlation_id
 from chom.plugin_api import BackendError, BackendUnavailable
 
 # 429 and these 5xx say "not now", not "never".
@@ -42,9 +43,12 @@ class JsonHttp:
              timeout: float | None = None, expect_json: bool = True) -> Any:
         """The decoded answer of `method path`; raises `BackendUnavailable` / `BackendError`.
         Messages name the backend, never its URL (they may reach API answers)."""
+        current = correlation_id.get()  # so the backend's logs can be joined with ours
+        headers = {"X-Correlation-ID": current} if current else None
         try:
             response = self.session.request(method, self.base_url + path, params=params,
-                                            json=json, timeout=timeout or self.timeout)
+                                            json=json, headers=headers,
+                                            timeout=timeout or self.timeout)
         except (requests.ConnectionError, requests.Timeout) as error:
             raise BackendUnavailable(f"{self.name} did not answer ({type(error).__name__})"
                                      ) from error
