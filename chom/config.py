@@ -106,10 +106,24 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_LOCAL_VPS_ROOT": env("CHOM_LOCAL_VPS_ROOT", str(instance_path / "local-vps")),
         "CHOM_SSH_KEY_PATH": env("CHOM_SSH_KEY_PATH"),
         "CHOM_HEALTH_QUEUE_DEGRADED_AT": int(env("CHOM_HEALTH_QUEUE_DEGRADED_AT", "1000")),
+        # Observability backends; each unset one is simply not used (its endpoints answer 503).
         "PROMETHEUS_URL": env("PROMETHEUS_URL"),
         "GRAFANA_URL": env("GRAFANA_URL"),
+        # A Grafana service account token (Admin: it creates folders, teams and permissions).
+        "GRAFANA_TOKEN": env("GRAFANA_TOKEN"),
         "LOKI_URL": env("LOKI_URL"),
         "ALERTMANAGER_URL": env("ALERTMANAGER_URL"),
+        "CHOM_BACKEND_TIMEOUT_SECONDS": float(env("CHOM_BACKEND_TIMEOUT_SECONDS", "5")),
+        # Tries per backend query while it fails transiently (backoff with full jitter).
+        "CHOM_BACKEND_RETRY_ATTEMPTS": int(env("CHOM_BACKEND_RETRY_ATTEMPTS", "3")),
+        "CHOM_BACKEND_RETRY_BASE_SECONDS": float(env("CHOM_BACKEND_RETRY_BASE_SECONDS", "0.2")),
+        # A backend's breaker opens after this many failed calls and lets one through again
+        # after this many seconds (DESIGN.md: Prometheus, Grafana, Loki 3 failures, 30 s).
+        "CHOM_BREAKER_BACKEND_FAIL_MAX": int(env("CHOM_BREAKER_BACKEND_FAIL_MAX", "3")),
+        "CHOM_BREAKER_BACKEND_RESET_SECONDS": float(
+            env("CHOM_BREAKER_BACKEND_RESET_SECONDS", "30")),
+        # How long a backend's last good answer is kept to answer (degraded) while it is down.
+        "CHOM_DEGRADED_CACHE_SECONDS": int(env("CHOM_DEGRADED_CACHE_SECONDS", "86400")),
         "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
         "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
         # Reverse proxies (IPs/CIDRs) whose X-Forwarded-For the metrics scrape check believes.

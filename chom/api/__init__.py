@@ -13,6 +13,7 @@ from chom.api import (
     views_billing,
     views_health,
     views_notifications,
+    views_observability,
     views_sites,
     views_team,
     views_webhooks,
@@ -22,7 +23,7 @@ from chom.services.errors import ChomError
 
 BLUEPRINTS = (views_auth.blp, views_sites.blp, views_account.blp, views_health.blp,
               views_notifications.blp, views_team.blp, views_billing.blp,
-              views_webhooks.blp)
+              views_webhooks.blp, views_observability.blp)
 
 
 class ChomApi(Api):

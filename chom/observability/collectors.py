@@ -23,7 +23,7 @@ from chom.integration.queue import current_queue
 from chom.models import Operation, Site, VpsServer
 from chom.models.scoping import unscoped
 from chom.models.sites import OPERATION_STATUSES, SITE_STATUSES
-from chom.reliability.breakers import breaker_for, state_value
+from chom.reliability.breakers import backend_breaker, breaker_for, state_value
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,8 @@ class BusinessCollector:
         yield servers
 
     def _breakers(self) -> Metric:
-        """Each SSH VPS's circuit breaker, as stored (in Redis in rq mode: shared by all)."""
+        """Each SSH VPS's and each observability backend's circuit breaker, as stored (in Redis
+        in rq mode: shared by all)."""
         rows = db.session.execute(
             select(VpsServer.id, VpsServer.name).where(VpsServer.transport == "ssh")
             .order_by(VpsServer.name)
@@ -197,6 +198,11 @@ class BusinessCollector:
                 family.add_metric(["vps", row.name], state_value(breaker_for(row)))
             except Exception:
                 log.exception("circuit breaker state of %s unreadable", row.name)
+        for name in sorted(self.app.extensions.get("chom_observability", {})):
+            try:
+                family.add_metric([name, name], state_value(backend_breaker(name)))
+            except Exception:
+                log.exception("circuit breaker state of %s unreadable", name)
         return family
 
     # -- queue ------------------------------------------------------------------------------
