@@ -47,6 +47,9 @@ def _engine_options(database_url: str) -> dict:
     if not database_url.startswith("sqlite"):
         options["pool_size"] = int(os.environ.get("CHOM_DB_POOL_SIZE", "10"))
         options["max_overflow"] = int(os.environ.get("CHOM_DB_MAX_OVERFLOW", "20"))
+        # A server that does not answer at all fails the attempt instead of hanging it.
+        options["connect_args"] = {"connect_timeout": int(
+            os.environ.get("CHOM_DB_CONNECT_TIMEOUT", "5"))}
     return options
 
 
@@ -119,6 +122,9 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_BACKEND_RETRY_BASE_SECONDS": float(env("CHOM_BACKEND_RETRY_BASE_SECONDS", "0.2")),
         # A backend's breaker opens after this many failed calls and lets one through again
         # after this many seconds (DESIGN.md: Prometheus, Grafana, Loki 3 failures, 30 s).
+        # The database's breaker (DESIGN.md: 5 failures, 60 s) on new connections.
+        "CHOM_BREAKER_DB_FAIL_MAX": int(env("CHOM_BREAKER_DB_FAIL_MAX", "5")),
+        "CHOM_BREAKER_DB_RESET_SECONDS": float(env("CHOM_BREAKER_DB_RESET_SECONDS", "60")),
         "CHOM_BREAKER_BACKEND_FAIL_MAX": int(env("CHOM_BREAKER_BACKEND_FAIL_MAX", "3")),
         "CHOM_BREAKER_BACKEND_RESET_SECONDS": float(
             env("CHOM_BREAKER_BACKEND_RESET_SECONDS", "30")),
