@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
-MEMBER = VIEWER | {"sites:write"}
+VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage",
+                    "monitoring:read"})
+MEMBER = VIEWER | {"sites:write", "alerts:silence"}
 ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
                   "notifications:manage"}
 # Owners alone touch owners, the organization's security settings and its ownership.
