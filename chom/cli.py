@@ -13,6 +13,7 @@ from chom.services import (
     accounts,
     billing_sync,
     coherency,
+    dashboards,
     fleet,
     keys,
     operators,
@@ -187,6 +188,22 @@ def rotate_keys():
     for name, count in keys.rotate_encryption_keys().items():
         click.echo(f"{name}: {count} re-encrypted")
     click.echo("Done: the older keys can now be removed from CHOM_ENCRYPTION_KEYS.")
+
+
+@chom_cli.command("dashboards")
+@click.option("--tenant", "tenant_id", help="one tenant's id (default: every tenant)")
+def provision_dashboards(tenant_id):
+    """Create or update each tenant's Grafana folder, team permission and sites dashboard."""
+    try:
+        done = ({tenant_id: dashboards.provision_tenant_dashboards(tenant_id)} if tenant_id
+                else dashboards.provision_all_dashboards())
+    except ChomError as error:
+        _fail(error)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+    for tenant, result in done.items():
+        click.echo(f"tenant {tenant}: folder {result['folder']}, "
+                   f"dashboards {', '.join(result['dashboards'])}")
 
 
 @chom_cli.command("create-user")

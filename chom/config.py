@@ -47,6 +47,9 @@ def _engine_options(database_url: str) -> dict:
     if not database_url.startswith("sqlite"):
         options["pool_size"] = int(os.environ.get("CHOM_DB_POOL_SIZE", "10"))
         options["max_overflow"] = int(os.environ.get("CHOM_DB_MAX_OVERFLOW", "20"))
+        # A server that does not answer at all fails the attempt instead of hanging it.
+        options["connect_args"] = {"connect_timeout": int(
+            os.environ.get("CHOM_DB_CONNECT_TIMEOUT", "5"))}
     return options
 
 
@@ -56,6 +59,7 @@ def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
     database_url = env("DATABASE_URL") or f"sqlite:///{instance_path / 'chom.sqlite3'}"
     redis_url = env("REDIS_URL") or None
+    base_url = env("CHOM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     return {
         "SECRET_KEY": env("SECRET_KEY")
         or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32)),
@@ -106,10 +110,27 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_LOCAL_VPS_ROOT": env("CHOM_LOCAL_VPS_ROOT", str(instance_path / "local-vps")),
         "CHOM_SSH_KEY_PATH": env("CHOM_SSH_KEY_PATH"),
         "CHOM_HEALTH_QUEUE_DEGRADED_AT": int(env("CHOM_HEALTH_QUEUE_DEGRADED_AT", "1000")),
+        # Observability backends; each unset one is simply not used (its endpoints answer 503).
         "PROMETHEUS_URL": env("PROMETHEUS_URL"),
         "GRAFANA_URL": env("GRAFANA_URL"),
+        # A Grafana service account token (Admin: it creates folders, teams and permissions).
+        "GRAFANA_TOKEN": env("GRAFANA_TOKEN"),
         "LOKI_URL": env("LOKI_URL"),
         "ALERTMANAGER_URL": env("ALERTMANAGER_URL"),
+        "CHOM_BACKEND_TIMEOUT_SECONDS": float(env("CHOM_BACKEND_TIMEOUT_SECONDS", "5")),
+        # Tries per backend query while it fails transiently (backoff with full jitter).
+        "CHOM_BACKEND_RETRY_ATTEMPTS": int(env("CHOM_BACKEND_RETRY_ATTEMPTS", "3")),
+        "CHOM_BACKEND_RETRY_BASE_SECONDS": float(env("CHOM_BACKEND_RETRY_BASE_SECONDS", "0.2")),
+        # A backend's breaker opens after this many failed calls and lets one through again
+        # after this many seconds (DESIGN.md: Prometheus, Grafana, Loki 3 failures, 30 s).
+        # The database's breaker (DESIGN.md: 5 failures, 60 s) on new connections.
+        "CHOM_BREAKER_DB_FAIL_MAX": int(env("CHOM_BREAKER_DB_FAIL_MAX", "5")),
+        "CHOM_BREAKER_DB_RESET_SECONDS": float(env("CHOM_BREAKER_DB_RESET_SECONDS", "60")),
+        "CHOM_BREAKER_BACKEND_FAIL_MAX": int(env("CHOM_BREAKER_BACKEND_FAIL_MAX", "3")),
+        "CHOM_BREAKER_BACKEND_RESET_SECONDS": float(
+            env("CHOM_BREAKER_BACKEND_RESET_SECONDS", "30")),
+        # How long a backend's last good answer is kept to answer (degraded) while it is down.
+        "CHOM_DEGRADED_CACHE_SECONDS": int(env("CHOM_DEGRADED_CACHE_SECONDS", "86400")),
         "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
         "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
         # Reverse proxies (IPs/CIDRs) whose X-Forwarded-For the metrics scrape check believes.
@@ -132,7 +153,7 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_OUTBOX_DIR": env("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
         "MAIL_CA_FILE": env("MAIL_CA_FILE"),
         # Where links in emails point (never taken from a request's Host header).
-        "CHOM_BASE_URL": env("CHOM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "CHOM_BASE_URL": base_url,
         # Invitations and password-reset links stay valid this long.
         "CHOM_INVITATION_TTL_HOURS": int(env("CHOM_INVITATION_TTL_HOURS", "72")),
         "CHOM_PASSWORD_RESET_TTL_MINUTES": int(env("CHOM_PASSWORD_RESET_TTL_MINUTES", "60")),
@@ -152,8 +173,12 @@ def from_environment(instance_path: Path) -> dict:
         },
         # A tenant whose payment is past due keeps its sites this many days, with a warning.
         "CHOM_BILLING_GRACE_DAYS": int(env("CHOM_BILLING_GRACE_DAYS", "7")),
-        # Where Stripe's checkout and portal pages send the customer back.
-        "CHOM_BILLING_RETURN_URL": env("CHOM_BILLING_RETURN_URL", "http://localhost:5000/"),
+        # Alertmanager's webhook (POST /api/v1/webhooks/alertmanager) must present this bearer
+        # token; unset, the endpoint refuses every call.
+        "CHOM_ALERTMANAGER_WEBHOOK_TOKEN": env("CHOM_ALERTMANAGER_WEBHOOK_TOKEN") or None,
+        # Where Stripe's checkout and portal pages send the customer back: the console's
+        # billing page, which tells them how it went.
+        "CHOM_BILLING_RETURN_URL": env("CHOM_BILLING_RETURN_URL", f"{base_url}/billing"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.
         "API_TITLE": "CHOM API",
         "API_VERSION": "v1",

@@ -187,3 +187,40 @@ def register(client):
         return Account(client, response.json["data"], PASSWORD)
 
     return _register
+
+
+# --- The observability stack (real Prometheus, Alertmanager, node exporter; fakes for Loki and
+# Grafana), started once per session by the tests that ask for it.
+
+
+@pytest.fixture(scope="session")
+def observability_stack(tmp_path_factory):
+    from tests.stack import start_stack
+
+    stack = start_stack(tmp_path_factory.mktemp("observability"))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def observed_app(app, observability_stack, tmp_path_factory):
+    """An app on the session's (migrated) database pointed at the observability stack, in rq
+    mode so its breakers and degraded cache live in Redis as in production (on a queue of its
+    own that nothing is enqueued on)."""
+    config = base_config(tmp_path_factory.mktemp("observed"), CHOM_JOB_MODE="rq",
+                         REDIS_URL=TEST_REDIS_URL, CHOM_QUEUE_NAME="chom-test-observed",
+                         CHOM_BACKEND_RETRY_BASE_SECONDS=0.01, **observability_stack.config)
+    observed = create_app(config)
+    assert observed.extensions["chom_queue"].mode == "rq"
+    yield observed
+    with observed.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def observed_client(observed_app, clean_app):
+    """A client of `observed_app`, with every backend breaker closed and no answer cached."""
+    from tests.stack import reset_backend_state
+
+    reset_backend_state()
+    return observed_app.test_client()

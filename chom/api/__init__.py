@@ -13,15 +13,17 @@ from chom.api import (
     views_billing,
     views_health,
     views_notifications,
+    views_observability,
     views_sites,
     views_team,
+    views_webhooks,
 )
 from chom.api.schemas import Problem
 from chom.services.errors import ChomError
 
 BLUEPRINTS = (views_auth.blp, views_sites.blp, views_account.blp, views_health.blp,
               views_notifications.blp, views_team.blp, views_billing.blp,
-              views_billing.webhooks)
+              views_webhooks.blp, views_observability.blp)
 
 
 class ChomApi(Api):

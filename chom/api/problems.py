@@ -30,6 +30,7 @@ SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
     errors.PaymentRequired: (402, "payment-required"),
     errors.InvalidWebhook: (400, "invalid-webhook"),
     errors.BillingUnavailable: (503, "billing-unavailable"),
+    errors.ObservabilityUnavailable: (503, "observability-unavailable"),
 }
 
 

@@ -1,21 +1,15 @@
-"""/billing (plans, usage, subscription, checkout, portal, invoices) and the Stripe webhook."""
+"""/billing: plans, usage, subscription, checkout, portal, invoices."""
 
-from flask import request
 from flask_smorest import Blueprint
 
 from chom.api import schemas_billing as b
 from chom.api.auth import current_actor
 from chom.api.limits import api_limit
 from chom.api.schemas import envelope
-from chom.services import billing, billing_webhooks
+from chom.services import billing
 
 blp = Blueprint("billing", __name__, url_prefix="/api/v1/billing", description="Billing")
 api_limit(blp)
-
-# Stripe calls this one: no bearer token (the signature is the proof), no CSRF (no cookie),
-# and no per-client rate limit (Stripe retries and bursts from a few addresses).
-webhooks = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
-                     description="Incoming webhooks")
 
 
 def tenant_billing_out(found: billing.TenantBilling) -> dict:
@@ -86,14 +80,3 @@ def portal():
 def invoices(args):
     """The organization's invoices, newest first (owner)."""
     return {"data": billing.list_invoices(current_actor(), **args)}
-
-
-@webhooks.route("/stripe", methods=["POST"])
-@webhooks.doc(security=[])  # proved by its signature, not a token
-@webhooks.response(200, b.WebhookAnswer)
-def stripe_webhook():
-    """Stripe events, proved by their `Stripe-Signature` (400 otherwise); each event id is
-    handled once, its work done by a job."""
-    outcome = billing_webhooks.receive_event(request.get_data(),
-                                             request.headers.get("Stripe-Signature"))
-    return {"received": True, "outcome": outcome}

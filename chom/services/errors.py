@@ -79,3 +79,7 @@ class InvalidWebhook(ChomError):
 
 class BillingUnavailable(ChomError):
     """The payment provider could not be reached or refused the request."""
+
+
+class ObservabilityUnavailable(ChomError):
+    """The metrics, logs or alerts backend is not available, and no earlier answer is kept."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import redis
 from sqlalchemy import exc as sa_exc
 
+from chom.reliability.database import DatabaseCircuitOpen
+
 RETRY_AFTER_SECONDS = 5
 
 
@@ -18,7 +20,8 @@ def unavailable_dependency(error: BaseException) -> str | None:
     if isinstance(error, sa_exc.DBAPIError) and (
             error.connection_invalidated or isinstance(error, sa_exc.OperationalError)):
         return "database"
-    if isinstance(error, (sa_exc.TimeoutError, sa_exc.PendingRollbackError)):
+    if isinstance(error, (sa_exc.TimeoutError, sa_exc.PendingRollbackError,
+                          DatabaseCircuitOpen)):
         return "database"
     if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
         return "redis"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
-MEMBER = VIEWER | {"sites:write"}
+VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage",
+                    "monitoring:read"})
+MEMBER = VIEWER | {"sites:write", "alerts:silence"}
 # Deleting a site is for admins: a member manages sites but cannot destroy one.
 ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate", "audit:read",
                   "notifications:manage"}

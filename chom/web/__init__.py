@@ -20,9 +20,11 @@ from chom.services.errors import (
 from chom.web import (
     account_pages,
     audit_pages,
+    billing_pages,
     dashboard_pages,
     fleet_pages,
     login_code,
+    notification_pages,
     site_pages,
     team_pages,
     tenant_switch,
@@ -32,8 +34,9 @@ from chom.web import (
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")  # the app keeps /static
-for pages in (login_code, dashboard_pages, site_pages, account_pages, team_pages, token_pages,
-              two_factor_pages, audit_pages, fleet_pages, tenant_switch):
+for pages in (login_code, dashboard_pages, site_pages, account_pages, team_pages, billing_pages,
+              notification_pages, token_pages, two_factor_pages, audit_pages, fleet_pages,
+              tenant_switch):
     pages.register(bp)
 
 

@@ -145,3 +145,34 @@ def test_a_token_without_the_billing_ability_cannot_manage_billing(clean_app, cl
                                               "abilities": ["sites:read"]}).json["data"]
     headers = {"Authorization": f"Bearer {token['token']}"}
     assert client.post("/api/v1/billing/portal", headers=headers).status_code == 403
+
+
+OBSERVABILITY_EXPECTED = {
+    # role: (site metrics, tenant alerts, create a silence, expire it)
+    "viewer": (200, 200, 403, 403),
+    "member": (200, 200, 201, 204),
+    "admin": (200, 200, 201, 204),
+    "owner": (200, 200, 201, 204),
+}
+
+
+@pytest.mark.parametrize("role", sorted(OBSERVABILITY_EXPECTED))
+def test_observability_role_matrix(clean_app, observed_client, register, local_vps, role):
+    """Every role reads metrics and alerts; silencing is for members and up (real stack)."""
+    owner = register("Acme")
+    created = owner.create_site(f"{role}-obs.example.com")
+    owner.wait_for_operation(created.json["meta"]["operation_id"])
+    site = created.json["data"]["id"]
+    headers = owner.headers if role == "owner" else add_member(clean_app, owner, role)["headers"]
+    # The owner's silence, for the role to try to expire.
+    silence = observed_client.post(f"/api/v1/sites/{site}/silences", headers=owner.headers,
+                                   json={"minutes": 10, "comment": "owner's"}).json["data"]["id"]
+    found = (
+        observed_client.get(f"/api/v1/sites/{site}/metrics", headers=headers).status_code,
+        observed_client.get("/api/v1/alerts", headers=headers).status_code,
+        observed_client.post(f"/api/v1/sites/{site}/silences", headers=headers,
+                             json={"minutes": 5, "comment": role}).status_code,
+        observed_client.delete(f"/api/v1/sites/{site}/silences/{silence}",
+                               headers=headers).status_code,
+    )
+    assert found == OBSERVABILITY_EXPECTED[role]

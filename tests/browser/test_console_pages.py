@@ -85,7 +85,7 @@ def test_every_page_fits_a_phone(console, browsers):
     page = browsers.new(viewport=PHONE).new_page()
     sign_up(page, console, "A Rather Long Organization Name For A Small Screen")
     for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/two-factor",
-                 "/audit", "/team"):
+                 "/audit", "/team", "/billing", "/notifications"):
         page.goto(f"{console}{path}")
         assert wider_than_viewport(page) == [], path
 

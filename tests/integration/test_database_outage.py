@@ -67,7 +67,9 @@ def private_postgres():
 
 def test_requests_answer_503_while_postgres_is_down_and_recover_without_a_restart(
         private_postgres, tmp_path):
-    app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=private_postgres.url))
+    app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=private_postgres.url,
+                                 CHOM_BREAKER_DB_RESET_SECONDS=2))
+    breaker = app.extensions["chom_breakers"]["database"]
     with app.app_context():
         flask_migrate.upgrade()
     client = app.test_client()
@@ -89,8 +91,20 @@ def test_requests_answer_503_while_postgres_is_down_and_recover_without_a_restar
     health = client.get("/api/v1/health")
     assert health.json["status"] == "down"
     assert health.json["checks"]["database"]["status"] == "down"
+    # Five failed connection attempts in a row open the database's circuit: requests then
+    # fail at once, without trying to connect, until its reset timeout has passed.
+    while breaker.current_state != "open":
+        assert client.get("/api/v1/sites", headers=auth).status_code == 503
+        assert breaker.fail_counter <= 5
+    failures = breaker.fail_counter
+    fast = client.get("/api/v1/sites", headers=auth)
+    assert fast.status_code == 503 and fast.json["type"].endswith("/unavailable")
+    assert breaker.fail_counter == failures == 5  # no attempt was made
+    metrics = client.get("/prometheus/metrics").get_data(True)
+    assert 'chom_circuit_breaker_state{name="database",service="database"} 2.0' in metrics
 
     private_postgres.start()
+    time.sleep(2)  # the reset timeout: the next request is let through (half-open)
     deadline = time.monotonic() + 10
     while (up := client.get("/api/v1/sites", headers=auth)).status_code != 200:
         assert time.monotonic() < deadline, up.json  # pre-ping replaces the dead connections
@@ -98,5 +112,6 @@ def test_requests_answer_503_while_postgres_is_down_and_recover_without_a_restar
     assert client.get("/api/v1/auth/me", headers=auth).json["data"]["user"]["email"] == \
         "o@outage.test"
     assert client.get("/api/v1/health").json["checks"]["database"]["status"] == "ok"
+    assert breaker.current_state == "closed"
     with app.app_context():
         db.engine.dispose()
