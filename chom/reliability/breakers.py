@@ -108,6 +108,18 @@ def make_backend_breaker(service: str, *, fail_max: int = 3, reset_timeout: floa
                     reset_timeout=reset_timeout, redis=redis, exclude=_not_unavailable)
 
 
+def _never(error: BaseException) -> bool:
+    return False
+
+
+def make_database_breaker(deployment: str, *, fail_max: int = 5, reset_timeout: float = 60,
+                          redis=None) -> Breaker:
+    """The breaker on new database connections (state under `chom:breaker:database:<queue>`:
+    one per deployment sharing a Redis). Every failed connection attempt counts."""
+    return _breaker(f"chom:breaker:database:{deployment}", "database", fail_max=fail_max,
+                    reset_timeout=reset_timeout, redis=redis, exclude=_never)
+
+
 def shared_redis(app):
     """The Redis connection every process of this deployment shares (rq mode), else None: in
     the embedded default there is one process, and its memory is shared enough."""
@@ -141,6 +153,18 @@ def backend_breaker(service: str) -> Breaker:
         fail_max=int(app.config.get("CHOM_BREAKER_BACKEND_FAIL_MAX", 3)),
         reset_timeout=float(app.config.get("CHOM_BREAKER_BACKEND_RESET_SECONDS", 30)),
     ))
+
+
+def database_breaker(app) -> Breaker:
+    """`app`'s breaker on database connections, made on first use."""
+    with _lock:
+        registry: dict[str, Breaker] = app.extensions.setdefault("chom_breakers", {})
+        if "database" not in registry:
+            registry["database"] = make_database_breaker(
+                app.config["CHOM_QUEUE_NAME"], redis=shared_redis(app),
+                fail_max=int(app.config.get("CHOM_BREAKER_DB_FAIL_MAX", 5)),
+                reset_timeout=float(app.config.get("CHOM_BREAKER_DB_RESET_SECONDS", 60)))
+        return registry["database"]
 
 
 def guarded_backend(service: str, call: Callable[[], T]) -> T:
