@@ -99,6 +99,8 @@ def from_environment(instance_path: Path) -> dict:
         "GRAFANA_URL": env("GRAFANA_URL"),
         "LOKI_URL": env("LOKI_URL"),
         "ALERTMANAGER_URL": env("ALERTMANAGER_URL"),
+        # Jaeger's UI: the console links an operation to its trace there.
+        "JAEGER_UI_URL": env("JAEGER_UI_URL"),
         "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
         "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
         # Reverse proxies (IPs/CIDRs) whose X-Forwarded-For the metrics scrape check believes.

@@ -24,11 +24,13 @@ import os
 
 from flask import Flask, current_app, request
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from werkzeug.exceptions import Forbidden
 
+from chom import tracing
 from chom.extensions import limiter
 from chom.observability.access import ScrapeAccess
 from chom.observability.collectors import BusinessCollector
@@ -50,6 +52,25 @@ def url_rule(req) -> str:
     """
     rule = req.url_rule
     return rule.rule if rule is not None else UNMATCHED
+
+
+class DroppedSpans:
+    """This process's `chom.tracing.DROPPED` counter, named in the app's namespace."""
+
+    def __init__(self, namespace: str) -> None:
+        self.name = f"{namespace}_tracing_spans_dropped" if namespace else "tracing_spans_dropped"
+
+    def describe(self):
+        return ()
+
+    def collect(self):
+        family = CounterMetricFamily(self.name, tracing.DROPPED_HELP,
+                                     labels=["reason"])
+        for metric in tracing.DROPPED.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    family.add_metric([sample.labels["reason"]], sample.value)
+        yield family
 
 
 class Metrics:
@@ -83,6 +104,8 @@ class Metrics:
             MultiProcessCollector(self.scrape_registry)
         else:
             self.scrape_registry = self.registry
+            # Spans lost on the way to the collector (multiprocess: in the files, workers' too).
+            self.registry.register(DroppedSpans(namespace))
         self.scrape_registry.register(self.business)
 
     def render(self, accept: str | None) -> tuple[bytes, str]:

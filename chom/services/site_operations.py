@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import func, select
 
+from chom import tracing
 from chom.extensions import db
 from chom.models import Operation, Site
 from chom.services import audit
@@ -89,6 +90,7 @@ def new_operation(actor: Actor, site: Site, kind: str) -> Operation:
         kind=kind,
         status="queued",
         correlation_id=actor.request.correlation_id,
+        trace_id=tracing.current_trace_id(),
     )
     operation.job_id = f"op-{operation.id}"
     db.session.add(operation)

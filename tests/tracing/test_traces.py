@@ -1,0 +1,178 @@
+"""One trace from the API request to every step on the VPS, over the real OTLP wire format."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import select
+
+from chom import tracing
+from chom.extensions import db
+from chom.models import Site
+from chom.services import fleet as fleet_service
+
+SERVER, CLIENT, PRODUCER, CONSUMER = 2, 3, 4, 5  # OTLP's Span.SpanKind numbers
+WORDPRESS = {"site_title": "Traced Blog", "admin_user": "editor",
+             "admin_email": "editor@example.com", "admin_password": "a traced admin passphrase"}
+
+
+@pytest.fixture
+def fleet_vps(clean_app, fleet):
+    with clean_app.app_context():
+        for host in fleet.hosts:
+            fleet_service.add_vps(**host.add_vps_kwargs(
+                settings={**host.profile, "ssh_key_path": host.client_key_path}))
+    return fleet.hosts
+
+
+def _provisioned(account, response, timeout=240):
+    assert response.status_code == 202, response.json
+    operation = account.wait_for_operation(response.json["meta"]["operation_id"],
+                                           timeout=timeout)
+    assert operation["status"] == "succeeded", operation["log"]
+    return response.json["data"], operation
+
+
+def _complete(spans, trace_id, step_count):
+    mine = [s for s in spans if s.trace_id == trace_id]
+    return (sum(s.name.startswith("step ") for s in mine) >= step_count
+            and any(s.name.startswith("job ") for s in mine)
+            and any(s.name == "apply batch" for s in mine))
+
+
+def _ancestors(span, by_id):
+    chain = []
+    while span.parent_span_id:
+        span = by_id[span.parent_span_id]  # a KeyError is a broken parent link
+        chain.append(span)
+    return chain
+
+
+def test_creating_a_site_is_one_trace_from_request_to_every_step(
+        register, fleet_vps, collector, traced_workers):
+    account = register("Traced Co")
+    site, operation = _provisioned(account, account.create_site(
+        "traced.example.com", type="wordpress", options=WORDPRESS))
+    trace_id = operation["trace_id"]
+    assert trace_id and len(trace_id) == 32
+    tracing.flush()
+    spans = collector.wait_for(lambda got: _complete(got, trace_id, operation["step_count"]))
+    mine = [s for s in spans if s.trace_id == trace_id]
+    by_id = {s.span_id: s for s in mine}
+
+    request = next(s for s in mine if s.kind == SERVER and s.name == "POST /api/v1/sites")
+    assert request.parent_span_id == ""  # the trace's root
+    assert request.service == "chom-web"
+    assert request.attributes["chom.correlation_id"] == operation["correlation_id"]
+    enqueue = next(s for s in mine if s.kind == PRODUCER)
+    assert request in _ancestors(enqueue, by_id)
+    job = next(s for s in mine if s.kind == CONSUMER)
+    assert job.service == "chom-worker"
+    assert job.parent_span_id == enqueue.span_id
+    assert job.attributes["chom.site_id"] == site["id"]
+    assert job.attributes["chom.correlation_id"] == operation["correlation_id"]
+    batch = next(s for s in mine if s.name == "apply batch")
+    assert batch.parent_span_id == job.span_id
+    assert batch.attributes["chom.site.ids"] == [site["id"]]
+    invocations = [s for s in mine if s.name.startswith("vps.run")]
+    program = next(s for s in invocations if s.parent_span_id == batch.span_id)
+    assert program.kind == CLIENT
+    assert program.attributes["chom.vps.name"] == site["vps"]["name"]
+    assert program.attributes["chom.exit_status"] == 0
+    assert program.attributes["chom.duration_ms"] > 0
+
+    steps = sorted((s for s in mine if s.name.startswith("step ")),
+                   key=lambda s: s.attributes["chom.step.index"])
+    assert [s.attributes["chom.step.index"] for s in steps] == \
+        list(range(1, operation["step_count"] + 1))
+    for step in steps:
+        assert step.parent_span_id == program.span_id
+        assert step.attributes["chom.site_id"] == site["id"]
+        assert step.attributes["chom.vps_name"] == site["vps"]["name"]
+        assert step.attributes["chom.step.result"] in ("changed", "unchanged")
+        assert step.attributes["chom.step.exit_status"] == 0
+        assert step.attributes["chom.step.duration_ms"] >= 0
+        assert program.start_ns <= step.start_ns <= step.end_ns <= program.end_ns
+    assert {"EnsureDatabase", "EnsureNginxSite"} <= {s.attributes["chom.step.name"]
+                                                     for s in steps}
+    # The libraries' own spans hang in the same tree: SQL in the request, Redis in the enqueue.
+    assert any(s.attributes.get("db.system") == "postgresql"
+               and request in _ancestors(s, by_id) for s in mine)
+    assert any(s.attributes.get("db.system") == "redis" and enqueue in _ancestors(s, by_id)
+               for s in mine)
+    for span in mine:
+        assert span is request or request in _ancestors(span, by_id), span.name
+
+    _no_secret_anywhere(collector.received(), traced_workers.app, site["id"])
+
+
+def _no_secret_anywhere(spans, app, site_id):
+    with app.app_context():
+        site = db.session.scalar(select(Site).where(Site.id == uuid.UUID(site_id)))
+        password = app.extensions["chom_secrets"].decrypt(site.db_password_encrypted)
+    secrets = [password, WORDPRESS["admin_password"],
+               *app.config["CHOM_ENCRYPTION_KEYS"].split(",")]
+    assert len(password) >= 16
+    for span in spans:
+        texts = [span.name, span.status_message, *map(str, span.attributes.values()),
+                 *(str(event) for event in span.events)]
+        for text in texts:
+            for secret in secrets:
+                assert secret not in text, f"a secret in {span.name}"
+
+
+def test_an_incoming_traceparent_is_continued(register, traced_workers, collector):
+    account = register("Caller Co")
+    trace_id, parent_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    response = account.get("/api/v1/sites",
+                           headers={"traceparent": f"00-{trace_id}-{parent_id}-01"})
+    assert response.status_code == 200
+    tracing.flush()
+    spans = collector.wait_for(lambda got: any(s.trace_id == trace_id and s.kind == SERVER
+                                               for s in got))
+    server = next(s for s in spans if s.trace_id == trace_id and s.kind == SERVER)
+    assert server.name == "GET /api/v1/sites"
+    assert server.parent_span_id == parent_id
+    assert server.attributes["chom.correlation_id"] == response.headers["X-Correlation-ID"]
+
+
+def _dropped(samples_from) -> float:
+    return sum(sample.value for family in samples_from.collect() for sample in family.samples
+               if sample.name.endswith("tracing_spans_dropped_total")
+               and sample.labels.get("reason") == "export_failed")
+
+
+def _scraped_drops(account) -> float:
+    body = account.client.get("/prometheus/metrics").get_data(as_text=True)
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+               if line.startswith("chom_tracing_spans_dropped_total{")
+               and 'reason="export_failed"' in line)
+
+
+def _worker_drops(metrics_dir) -> float:
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(metrics_dir))
+    return _dropped(registry)
+
+
+def test_a_collector_that_is_down_fails_nothing_and_drops_are_counted(
+        register, local_vps, collector, traced_workers):
+    account = register("Dark Co")
+    web_before = _scraped_drops(account)
+    worker_before = _worker_drops(traced_workers.metrics_dir)
+    collector.down()
+    try:
+        response = account.create_site("dark.example.com")
+        assert response.status_code == 202
+        operation = account.wait_for_operation(response.json["meta"]["operation_id"])
+        assert operation["status"] == "succeeded", operation["log"]
+        assert account.get("/api/v1/sites").status_code == 200
+        tracing.flush()  # the exports of this process fail now
+        assert _scraped_drops(account) > web_before
+        collector.wait_for(lambda _: _worker_drops(traced_workers.metrics_dir) > worker_before)
+    finally:
+        collector.up()
+
