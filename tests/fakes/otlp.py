@@ -2,7 +2,8 @@
 `opentelemetry-proto` (what Jaeger's OTLP receiver takes), on 127.0.0.1 and a free port.
 
 Spans are kept as `ReceivedSpan`s. `down()` closes the listening socket (a collector that is not
-there: connections refused); `up()` opens it again on the same port.
+there: connections refused); `up()` opens it again on the same port. `stall()` makes it take
+requests and answer none until `resume()` (a collector too slow to keep up).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class OtlpCollector:
         self.spans: list[ReceivedSpan] = []
         self.requests = 0
         self._lock = threading.Lock()
+        self._answering = threading.Event()
+        self._answering.set()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
         self.up()
@@ -63,6 +66,7 @@ class OtlpCollector:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                collector._answering.wait(60)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
@@ -95,7 +99,15 @@ class OtlpCollector:
             self._server.server_close()
             self._server = None
 
-    stop = down
+    def stop(self) -> None:
+        self.resume()
+        self.down()
+
+    def stall(self) -> None:
+        self._answering.clear()
+
+    def resume(self) -> None:
+        self._answering.set()
 
     def _receive(self, request: ExportTraceServiceRequest) -> None:
         received = []

@@ -52,5 +52,5 @@ def traced_workers(app, traced_env, tmp_path_factory):
 
 
 @pytest.fixture
-def register(traced_workers, clean_app):
+def register_traced(traced_workers, clean_app):
     return traced_workers.account

@@ -9,10 +9,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import select
 
-from chom import tracing
+from chom import create_app, tracing
 from chom.extensions import db
 from chom.models import Site
 from chom.services import fleet as fleet_service
+from tests.conftest import PASSWORD, Account, base_config
 
 SERVER, CLIENT, PRODUCER, CONSUMER = 2, 3, 4, 5  # OTLP's Span.SpanKind numbers
 WORDPRESS = {"site_title": "Traced Blog", "admin_user": "editor",
@@ -52,8 +53,8 @@ def _ancestors(span, by_id):
 
 
 def test_creating_a_site_is_one_trace_from_request_to_every_step(
-        register, fleet_vps, collector, traced_workers):
-    account = register("Traced Co")
+        register_traced, fleet_vps, collector, traced_workers):
+    account = register_traced("Traced Co")
     site, operation = _provisioned(account, account.create_site(
         "traced.example.com", type="wordpress", options=WORDPRESS))
     trace_id = operation["trace_id"]
@@ -124,8 +125,8 @@ def _no_secret_anywhere(spans, app, site_id):
                 assert secret not in text, f"a secret in {span.name}"
 
 
-def test_an_incoming_traceparent_is_continued(register, traced_workers, collector):
-    account = register("Caller Co")
+def test_an_incoming_traceparent_is_continued(register_traced, traced_workers, collector):
+    account = register_traced("Caller Co")
     trace_id, parent_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
     response = account.get("/api/v1/sites",
                            headers={"traceparent": f"00-{trace_id}-{parent_id}-01"})
@@ -137,6 +138,44 @@ def test_an_incoming_traceparent_is_continued(register, traced_workers, collecto
     assert server.name == "GET /api/v1/sites"
     assert server.parent_span_id == parent_id
     assert server.attributes["chom.correlation_id"] == response.headers["X-Correlation-ID"]
+
+
+def test_the_console_links_an_operation_to_its_trace(register_traced, local_vps,
+                                                     traced_workers, monkeypatch):
+    account = register_traced("Linked Co")
+    created = account.create_site("linked.example.com")
+    operation = account.wait_for_operation(created.json["meta"]["operation_id"])
+    site_id = created.json["data"]["id"]
+    browser = traced_workers.app.test_client()
+    assert browser.post("/login", data={"email": account.email,
+                                        "password": account.password}).status_code == 302
+    plain = browser.get(f"/sites/{site_id}/progress").get_data(as_text=True)
+    assert "Jaeger" not in plain  # no JAEGER_UI_URL, no link
+    monkeypatch.setitem(traced_workers.app.config, "JAEGER_UI_URL", "http://jaeger.test:16686/")
+    linked = browser.get(f"/sites/{site_id}/progress").get_data(as_text=True)
+    assert f'href="http://jaeger.test:16686/trace/{operation["trace_id"]}"' in linked
+
+
+def test_a_job_run_in_process_continues_its_request_trace(clean_app, local_vps, traced_env,
+                                                           collector, tmp_path):
+    in_process = create_app(base_config(tmp_path, CHOM_JOB_MODE="thread"))
+    account = Account(in_process.test_client(), in_process.test_client().post(
+        "/api/v1/auth/register", json={"organization": "Thread Co", "name": "T",
+                                       "email": "t@thread.test", "password": PASSWORD},
+    ).json["data"], PASSWORD)
+    created = account.create_site("thread.example.com")
+    operation = account.wait_for_operation(created.json["meta"]["operation_id"])
+    assert operation["status"] == "succeeded", operation["log"]
+    tracing.flush()
+    spans = collector.wait_for(lambda got: _complete(got, operation["trace_id"],
+                                                     operation["step_count"]))
+    mine = {s.span_id: s for s in spans if s.trace_id == operation["trace_id"]}
+    job = next(s for s in mine.values() if s.kind == CONSUMER)
+    assert mine[job.parent_span_id].kind == PRODUCER
+    assert job.service == "chom-web"
+    program = next(s for s in mine.values() if s.name.startswith("vps.run"))
+    assert program.attributes["chom.transport"] == "local"
+    assert job in _ancestors(program, mine)
 
 
 def _dropped(samples_from) -> float:
@@ -159,8 +198,8 @@ def _worker_drops(metrics_dir) -> float:
 
 
 def test_a_collector_that_is_down_fails_nothing_and_drops_are_counted(
-        register, local_vps, collector, traced_workers):
-    account = register("Dark Co")
+        register_traced, local_vps, collector, traced_workers):
+    account = register_traced("Dark Co")
     web_before = _scraped_drops(account)
     worker_before = _worker_drops(traced_workers.metrics_dir)
     collector.down()
