@@ -104,6 +104,9 @@ def test_creating_a_site_is_one_trace_from_request_to_every_step(
                and request in _ancestors(s, by_id) for s in mine)
     assert any(s.attributes.get("db.system") == "redis" and enqueue in _ancestors(s, by_id)
                for s in mine)
+    # ...and in the worker, whose engine was made before its own tracing set-up.
+    assert any(s.service == "chom-worker" and s.attributes.get("db.system") == "postgresql"
+               and job in _ancestors(s, by_id) for s in mine)
     for span in mine:
         assert span is request or request in _ancestors(span, by_id), span.name
 
