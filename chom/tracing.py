@@ -25,6 +25,7 @@ without their parameters.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import threading
 import time
@@ -43,6 +44,9 @@ DROPPED = Counter(
     ["reason"], registry=None)  # the app's registry (or the multiprocess files) carries it
 
 _NOOP = trace.NoOpTracer()
+# What the remote invocations made in a block are for (`for_invocations`).
+_invocation_attributes: contextvars.ContextVar[dict] = contextvars.ContextVar(
+    "chom_invocation_attributes", default=None)
 _lock = threading.Lock()
 _state: dict = {"key": None, "provider": None, "tracer": _NOOP, "service": SERVICE_WEB}
 
@@ -163,6 +167,22 @@ def job_span(func_path: str, carrier: Mapping | None, **attributes) -> Iterator[
             raise
 
 
+@contextlib.contextmanager
+def for_invocations(**attributes) -> Iterator[None]:
+    """Attributes (`chom.` prefixed) for every remote invocation's span made in the block:
+    the transport knows the VPS, not which sites a program is for."""
+    token = _invocation_attributes.set(
+        {f"chom.{k}": v for k, v in attributes.items() if v is not None})
+    try:
+        yield
+    finally:
+        _invocation_attributes.reset(token)
+
+
+def invocation_attributes() -> dict:
+    return _invocation_attributes.get() or {}
+
+
 def current_trace_id() -> str | None:
     """The current span's trace id (32 hex digits), or None when nothing is traced."""
     span_context = trace.get_current_span().get_span_context()
@@ -188,24 +208,31 @@ class StepSpans:
     """Spans of a remote program's steps, begun and ended as its progress markers arrive.
 
     Each is a child of the span current when it begins (the remote invocation's: markers are read
-    while the program runs) and is never made current itself. A step still open when the program
-    stops is ended as unfinished by `close()`."""
+    while the program runs) and is not made current itself, unless `current` (then what runs
+    until it ends is its child: SSL's phases, each a few invocations). A step still open when the
+    program stops is ended by `close()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, current: bool = False) -> None:
+        self.current = current  # made current while open (phases run one after another)
         self._open: dict = {}
         self._started: dict = {}
+        self._tokens: dict = {}
 
     def begin(self, key, name: str, **attributes) -> None:
         if _state["provider"] is None:
             return
-        self._open[key] = tracer().start_span(
+        span = tracer().start_span(
             name, attributes={f"chom.{k}": v for k, v in attributes.items() if v is not None})
-        self._started[key] = time.perf_counter()
+        self._open[key], self._started[key] = span, time.perf_counter()
+        if self.current:
+            self._tokens[key] = context.attach(trace.set_span_in_context(span))
 
     def end(self, key, result: str) -> None:
         span = self._open.pop(key, None)
         if span is None:
             return
+        if key in self._tokens:
+            context.detach(self._tokens.pop(key))
         span.set_attributes({
             "chom.step.result": result,
             "chom.step.exit_status": {"failed": 1, "unfinished": -1}.get(result, 0),
@@ -216,6 +243,7 @@ class StepSpans:
             span.set_status(trace.Status(trace.StatusCode.ERROR, "step failed"))
         span.end()
 
-    def close(self) -> None:
+    def close(self, result: str = "unfinished") -> None:
+        """End every step still open with `result`."""
         for key in list(self._open):
-            self.end(key, "unfinished")
+            self.end(key, result)

@@ -147,7 +147,9 @@ def run_batch(operations: list[Operation]) -> None:
     try:
         # No autoflush while the batch runs: the session must not lock the rows the progress
         # writer updates (their changes go in with the final commit).
-        with progress, db.session.no_autoflush, _batch_span(vps, batch_id, members):
+        with progress, db.session.no_autoflush, _batch_span(vps, batch_id, members), \
+                tracing.for_invocations(**{"site.ids": [str(m.operation.site_id)
+                                                        for m in members]}):
             try:
                 results = apply_batch(transport_for(vps), [m.plan for m in members],
                                       profile_of(vps), on_begin=began, on_step=stepped)

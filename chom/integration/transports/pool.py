@@ -42,7 +42,8 @@ class PooledTransport:
     def run(self, argv, **options):
         with tracing.tracer().start_as_current_span(
             f"vps.run {argv[0]}", kind=SpanKind.CLIENT,
-            attributes={**self._attributes, "chom.program": argv[0]},
+            attributes={**self._attributes, **tracing.invocation_attributes(),
+                        "chom.program": argv[0]},
             # An error's message may quote the program's output: only its type is recorded.
             record_exception=False, set_status_on_exception=False,
         ) as span:
