@@ -203,6 +203,9 @@ def _worker_drops(metrics_dir) -> float:
 def test_a_collector_that_is_down_fails_nothing_and_drops_are_counted(
         register_traced, local_vps, collector, traced_workers):
     account = register_traced("Dark Co")
+    scrape = account.client.get("/prometheus/metrics").get_data(as_text=True)
+    for reason in ("queue_full", "export_failed"):  # zero series from the start
+        assert f'chom_tracing_spans_dropped_total{{reason="{reason}"}}' in scrape
     web_before = _scraped_drops(account)
     worker_before = _worker_drops(traced_workers.metrics_dir)
     collector.down()
