@@ -43,8 +43,6 @@ DROPPED = Counter(
     f"{os.environ.get('METRICS_NAMESPACE') or 'chom'}_tracing_spans_dropped", DROPPED_HELP,
     ["reason"], registry=None)  # the app's registry (or the multiprocess files) carries it
 DROP_REASONS = ("queue_full", "export_failed")
-for _reason in DROP_REASONS:
-    DROPPED.labels(_reason)  # both series from the start, at 0: an alert has one to watch
 
 _NOOP = trace.NoOpTracer()
 # What the remote invocations made in a block are for (`for_invocations`).

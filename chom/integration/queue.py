@@ -25,6 +25,11 @@ from chom import tracing
 log = logging.getLogger(__name__)
 
 
+class QueueUnavailable(RuntimeError):
+    """Redis did not take the job: whatever the job was for must stay recorded elsewhere (an
+    Operation row) so that it can be handed over again once Redis is back."""
+
+
 class LockBusy(RuntimeError):
     """Another job holds the lock: retry later."""
 
@@ -151,15 +156,18 @@ class RQQueue:
         with _enqueue_span(func_path, self.queue.name, job_id):
             # The job's span continues this trace (`chom.jobs.worker.AppWorker`).
             meta = {**(meta or {}), tracing.CARRIER_KEY: tracing.inject()}
-            job = self.queue.enqueue(
-                func_path,
-                *args,
-                job_id=job_id,
-                retry=retry,
-                meta=meta,
-                job_timeout=timeout,
-                on_failure=Callback(on_failure) if on_failure else None,
-            )
+            try:
+                job = self.queue.enqueue(
+                    func_path,
+                    *args,
+                    job_id=job_id,
+                    retry=retry,
+                    meta=meta,
+                    job_timeout=timeout,
+                    on_failure=Callback(on_failure) if on_failure else None,
+                )
+            except redis.RedisError as error:
+                raise QueueUnavailable(f"Redis did not take job {job_id}: {error}") from error
         return job.id
 
     def depth(self) -> int:

@@ -5,6 +5,7 @@ from chom.models.audit import AuditLog
 from chom.models.base import Base
 from chom.models.billing import Subscription, WebhookEvent
 from chom.models.fleet import VpsAllocation, VpsServer
+from chom.models.notifications import CHANNEL_KINDS, NotificationChannel
 from chom.models.organizations import TENANT_STATUSES, Organization, Tenant
 from chom.models.sites import OPERATION_STATUSES, SITE_STATUSES, Backup, Operation, Site
 from chom.models.users import ROLES, ApiToken, Invitation, Membership, User
@@ -14,8 +15,10 @@ __all__ = [
     "AuditLog",
     "Backup",
     "Base",
+    "CHANNEL_KINDS",
     "Invitation",
     "Membership",
+    "NotificationChannel",
     "OPERATION_STATUSES",
     "Operation",
     "Organization",

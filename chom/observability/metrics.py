@@ -96,6 +96,10 @@ class Metrics:
             self.exporter = GunicornPrometheusMetrics(app, **options)
         else:
             self.exporter = PrometheusMetrics(app, path=None, **options)
+        for reason in tracing.DROP_REASONS:
+            # Both series from the start, at 0, so an alert has one to watch. Not at import:
+            # under PROMETHEUS_MULTIPROC_DIR that writes a file, and the directory is made above.
+            tracing.DROPPED.labels(reason)
         self.business = BusinessCollector(app, namespace)
         if self.multiprocess:
             # Every worker's samples from the files, plus the business figures. The exporter's

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
-MEMBER = VIEWER | {"sites:write"}
-ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read"}
-OWNER = ADMIN | {"billing:manage", "organization:delete"}
+VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage",
+                    "monitoring:read"})
+MEMBER = VIEWER | {"sites:write", "alerts:silence"}
+ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
+                  "notifications:manage"}
+# Owners alone touch owners, the organization's security settings and its ownership.
+OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": VIEWER,

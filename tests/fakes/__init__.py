@@ -1,2 +1,2 @@
-"""Local stand-ins for services that cannot be installed here, speaking their documented wire
-formats (each named as a fake)."""
+"""Local HTTP servers standing in for services that cannot be installed here (named as fakes):
+each implements the documented endpoints CHOM calls, with their documented shapes."""

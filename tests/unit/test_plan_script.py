@@ -7,6 +7,7 @@ import pytest
 from chom.integration.executor import PlanFailed, apply_plan
 from chom.integration.plan_script import Profile, UnsafeStep, compile_plan
 from chom.integration.transports.local import LocalTransport
+from chom.log_context import correlation_id
 from chom.plugin_api import (
     EnsureDatabase,
     EnsureDirectory,
@@ -139,3 +140,16 @@ def test_ownership_is_left_alone_where_users_are_not_managed(vps):
     plan = Plan("provision", (EnsureDirectory(str(root / "site")),
                               EnsureOwner(str(root / "site"), "nobody-here")))
     assert [o.result for o in apply_plan(transport, plan, settings)] == ["changed", "unchanged"]
+
+
+def test_the_correlation_id_reaches_the_commands_environment(vps):
+    root, settings, transport = vps
+    seen = root / "correlation"
+    plan = Plan("provision", (
+        RunCommand(("bash", "-c", f"printenv CHOM_CORRELATION_ID > {seen}")),))
+    token = correlation_id.set("req-42'; touch /tmp/pwned #")
+    try:
+        apply_plan(transport, plan, settings)
+    finally:
+        correlation_id.reset(token)
+    assert seen.read_text() == "req-42'; touch /tmp/pwned #\n"
