@@ -128,6 +128,38 @@ def _no_secret_anywhere(spans, app, site_id):
                 assert secret not in text, f"a secret in {span.name}"
 
 
+def test_a_vps_out_of_reach_shows_each_retry_in_the_same_trace(
+        register_traced, fleet_vps, collector, traced_workers):
+    account = register_traced("Unreachable Co")
+    host = fleet_vps[0]
+    for other in fleet_vps[1:]:
+        other.kill_sshd()  # the site goes to the host whose sshd is down
+    host.kill_sshd()
+    try:
+        created = account.create_site("unreachable.example.com")
+        operation = account.wait_for_operation(created.json["meta"]["operation_id"], timeout=60)
+    finally:
+        for each in fleet_vps:
+            each.start_sshd()
+    assert operation["status"] == "failed"
+    tracing.flush()
+    trace_id = operation["trace_id"]
+    runs = 1 + len(traced_workers.config["CHOM_JOB_RETRY_INTERVALS"])
+    spans = collector.wait_for(lambda got: sum(
+        s.trace_id == trace_id and s.kind == CONSUMER for s in got) == runs)
+    mine = {s.span_id: s for s in spans if s.trace_id == trace_id}
+    enqueue = next(s for s in mine.values() if s.kind == PRODUCER)
+    jobs = [s for s in mine.values() if s.kind == CONSUMER]
+    assert {job.parent_span_id for job in jobs} == {enqueue.span_id}  # every retry continues
+    failed = [s for s in mine.values() if s.name.startswith("vps.run")]
+    assert failed and all(s.status_code == 2 for s in failed)  # STATUS_CODE_ERROR
+    for span in failed:
+        # The error's type, never its message (which names hosts, ports, output).
+        assert span.status_message == span.attributes["error.type"]
+        assert span.status_message in ("TransportUnavailable", "CircuitOpen")
+        assert span.events == []
+
+
 def test_an_incoming_traceparent_is_continued(register_traced, traced_workers, collector):
     account = register_traced("Caller Co")
     trace_id, parent_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
