@@ -59,7 +59,7 @@ def _renewed_redis_lock(connection: redis.Redis, name: str, ttl: int, wait: floa
 
 
 def _enqueue_span(func_path: str, queue_name: str, job_id: str | None):
-    return tracing.tracer().start_as_current_span(
+    return tracing.span(
         f"enqueue {func_path.rsplit('.', 1)[-1]}", kind=SpanKind.PRODUCER,
         attributes={"messaging.system": "rq", "messaging.destination.name": queue_name,
                     "chom.job.function": func_path, "chom.job.id": job_id or ""})

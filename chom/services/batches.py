@@ -95,8 +95,8 @@ def _prepare(operations: list[Operation]) -> list[_Member]:
 
 
 def _batch_span(vps, batch_id: str, members: list[_Member]):
-    return tracing.tracer().start_as_current_span(
-        "apply batch", record_exception=False, attributes={
+    return tracing.span(
+        "apply batch", attributes={
             "chom.vps.name": vps.name, "chom.batch.id": batch_id,
             "chom.batch.size": len(members),
             "chom.site.ids": [str(m.operation.site_id) for m in members],

@@ -158,6 +158,8 @@ def test_a_vps_out_of_reach_shows_each_retry_in_the_same_trace(
         assert span.status_message == span.attributes["error.type"]
         assert span.status_message in ("TransportUnavailable", "CircuitOpen")
         assert span.events == []
+    for span in mine.values():  # the batch's and the jobs' spans too: no message, no output
+        assert ":" not in span.status_message and host.address not in span.status_message
 
 
 def test_an_incoming_traceparent_is_continued(register_traced, traced_workers, collector):

@@ -40,22 +40,14 @@ class PooledTransport:
                             "chom.transport": vps.transport}
 
     def run(self, argv, **options):
-        with tracing.tracer().start_as_current_span(
-            f"vps.run {argv[0]}", kind=SpanKind.CLIENT,
-            attributes={**self._attributes, **tracing.invocation_attributes(),
-                        "chom.program": argv[0]},
-            # An error's message may quote the program's output: only its type is recorded.
-            record_exception=False, set_status_on_exception=False,
-        ) as span:
+        with tracing.span(f"vps.run {argv[0]}", kind=SpanKind.CLIENT, attributes={
+            **self._attributes, **tracing.invocation_attributes(), "chom.program": argv[0],
+        }) as span:
             started = time.perf_counter()
-            try:
-                if self.guard:
-                    result = guarded(self.vps, lambda: self.transport.run(argv, **options))
-                else:
-                    result = self.transport.run(argv, **options)
-            except Exception as error:
-                tracing.failed(span, error)
-                raise
+            if self.guard:
+                result = guarded(self.vps, lambda: self.transport.run(argv, **options))
+            else:
+                result = self.transport.run(argv, **options)
             if span.is_recording():
                 span.set_attributes({
                     "chom.exit_status": result.exit_status,
