@@ -59,6 +59,7 @@ def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
     database_url = env("DATABASE_URL") or f"sqlite:///{instance_path / 'chom.sqlite3'}"
     redis_url = env("REDIS_URL") or None
+    base_url = env("CHOM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     return {
         "SECRET_KEY": env("SECRET_KEY")
         or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32)),
@@ -154,7 +155,7 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_OUTBOX_DIR": env("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
         "MAIL_CA_FILE": env("MAIL_CA_FILE"),
         # Where links in emails point (never taken from a request's Host header).
-        "CHOM_BASE_URL": env("CHOM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "CHOM_BASE_URL": base_url,
         # Invitations and password-reset links stay valid this long.
         "CHOM_INVITATION_TTL_HOURS": int(env("CHOM_INVITATION_TTL_HOURS", "72")),
         "CHOM_PASSWORD_RESET_TTL_MINUTES": int(env("CHOM_PASSWORD_RESET_TTL_MINUTES", "60")),
@@ -177,8 +178,9 @@ def from_environment(instance_path: Path) -> dict:
         # Alertmanager's webhook (POST /api/v1/webhooks/alertmanager) must present this bearer
         # token; unset, the endpoint refuses every call.
         "CHOM_ALERTMANAGER_WEBHOOK_TOKEN": env("CHOM_ALERTMANAGER_WEBHOOK_TOKEN") or None,
-        # Where Stripe's checkout and portal pages send the customer back.
-        "CHOM_BILLING_RETURN_URL": env("CHOM_BILLING_RETURN_URL", "http://localhost:5000/"),
+        # Where Stripe's checkout and portal pages send the customer back: the console's
+        # billing page, which tells them how it went.
+        "CHOM_BILLING_RETURN_URL": env("CHOM_BILLING_RETURN_URL", f"{base_url}/billing"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.
         "API_TITLE": "CHOM API",
         "API_VERSION": "v1",

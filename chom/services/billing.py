@@ -73,10 +73,21 @@ def tenant_billing(actor: Actor) -> TenantBilling:
     return _tenant_billing(actor.require_tenant())
 
 
+def _is_live(subscription: Subscription | None) -> bool:
+    """Whether the organization has a subscription a plan change can modify at once."""
+    return (subscription is not None and subscription.stripe_subscription_id is not None
+            and subscription.status not in billing_sync.ENDED)
+
+
 @dataclass(frozen=True)
 class OrganizationBilling:
     subscription: Subscription | None
     tenants: list[TenantBilling]
+
+    @property
+    def live(self) -> bool:
+        """A plan change modifies the subscription at once (else it starts a checkout)."""
+        return _is_live(self.subscription)
 
     @property
     def total_sites(self) -> int:
@@ -145,8 +156,7 @@ def start_checkout(actor: Actor, *, plan: str) -> CheckoutResult:
     tenant = actor.require_tenant()
     chosen = plan_named(plan)
     subscription = db.session.scalar(select(Subscription))
-    live = (subscription is not None and subscription.stripe_subscription_id is not None
-            and subscription.status not in billing_sync.ENDED)
+    live = _is_live(subscription)
     if live and tenant.stripe_subscription_item_id and tenant.plan == chosen.name:
         raise Conflict(f"{tenant.name} is already on the {chosen.name} plan.")
     ensure_fits(tenant, chosen)

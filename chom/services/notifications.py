@@ -200,7 +200,7 @@ def _deliver_email(channel: NotificationChannel, payload: dict, body: bytes) -> 
     lines = [EVENTS[payload["type"]], ""]
     lines += [f"{key}: {value}" for key, value in payload["data"].items()]
     lines += ["", f"Event {payload['id']} at {payload['created_at']}.",
-              f"Notification settings: {mail.link('/team')}"]
+              f"Notification settings: {mail.link('/notifications')}"]
     mail.send(to=channel.target, subject=f"[CHOM] {EVENTS[payload['type']]}",
               text="\n".join(lines))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage",
                     "monitoring:read"})
 MEMBER = VIEWER | {"sites:write", "alerts:silence"}
-ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
+# Deleting a site is for admins: a member manages sites but cannot destroy one.
+ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate", "audit:read",
                   "notifications:manage"}
 # Owners alone touch owners, the organization's security settings and its ownership.
 OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}
