@@ -5,11 +5,19 @@ from __future__ import annotations
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from chom.api import problems, views_account, views_auth, views_health, views_sites
+from chom.api import (
+    problems,
+    views_account,
+    views_auth,
+    views_backups,
+    views_health,
+    views_sites,
+)
 from chom.api.schemas import Problem
 from chom.services.errors import ChomError
 
-BLUEPRINTS = (views_auth.blp, views_sites.blp, views_account.blp, views_health.blp)
+BLUEPRINTS = (views_auth.blp, views_sites.blp, views_backups.blp, views_account.blp,
+              views_health.blp)
 
 
 class ChomApi(Api):

@@ -6,12 +6,21 @@ from chom.models.base import Base
 from chom.models.billing import Subscription, WebhookEvent
 from chom.models.fleet import VpsAllocation, VpsServer
 from chom.models.organizations import TENANT_STATUSES, Organization, Tenant
-from chom.models.sites import OPERATION_STATUSES, SITE_STATUSES, Backup, Operation, Site
+from chom.models.sites import (
+    BACKUP_STATUSES,
+    OPERATION_STATUSES,
+    SITE_STATUSES,
+    Backup,
+    Operation,
+    Site,
+)
+from chom.models.usage import UsageSnapshot
 from chom.models.users import ROLES, ApiToken, Invitation, Membership, User
 
 __all__ = [
     "ApiToken",
     "AuditLog",
+    "BACKUP_STATUSES",
     "Backup",
     "Base",
     "Invitation",
@@ -25,6 +34,7 @@ __all__ = [
     "Subscription",
     "TENANT_STATUSES",
     "Tenant",
+    "UsageSnapshot",
     "User",
     "VpsAllocation",
     "VpsServer",

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 # How often the progress of a running batch is saved (from its own thread).
 PROGRESS_COMMIT_SECONDS = 0.25
 
-# Kinds applied alone: `issue_ssl` talks to the CA between its phases.
-ALONE = ("issue_ssl",)
+# Kinds applied alone: `issue_ssl` talks to the CA between its phases; a backup or restore
+# streams data between the VPS and backup storage.
+ALONE = ("issue_ssl", "backup", "restore")
 
 
 def ready_operations(vps_id) -> list[Operation]:

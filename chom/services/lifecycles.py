@@ -39,6 +39,9 @@ LIFECYCLES = {
     "suspend": Lifecycle("suspend", "suspended", "suspended", "chom_site_suspended"),
     "resume": Lifecycle("resume", "provisioning", "active", None),
     "deploy_content": Lifecycle("deploy_content", None, None, None, fails_site=False),
+    # Run alone, by `services.backup_runs`: a failed backup or restore fails only itself.
+    "backup": Lifecycle("backup", None, None, None, fails_site=False),
+    "restore": Lifecycle("restore", None, "active", None, fails_site=False),
 }
 
 

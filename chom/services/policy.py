@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage"})
-MEMBER = VIEWER | {"sites:write"}
-ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read"}
+VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage",
+                    "backups:read"})
+# A download link hands out the site's database: members and up, as for restoring.
+MEMBER = VIEWER | {"sites:write", "backups:write", "backups:download"}
+ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
+                  "backups:delete"}
 OWNER = ADMIN | {"billing:manage", "organization:delete"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -16,7 +16,7 @@ from chom.models import Operation
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch
-from chom.services import batches, ssl
+from chom.services import backup_runs, batches, ssl
 from chom.services.lifecycles import (  # noqa: F401  (re-exported: where they used to be)
     CORE_PLANS,
     FINISHED,
@@ -72,7 +72,7 @@ def run_operation(operation_id: str) -> None:
         db.session.rollback()  # the lock may take a while: hold no transaction meanwhile
     ttl = current_app.config["CHOM_SITE_LOCK_TTL"]
     with current_queue().lock(vps_lock(vps_id), ttl=ttl), unscoped():
-        batches.drain(own_id, vps_id, run_alone=_issue_ssl)
+        batches.drain(own_id, vps_id, run_alone=_run_alone)
 
 
 def vps_lock(vps_id) -> str:
@@ -107,6 +107,13 @@ def resume_stalled_operations() -> list[Operation]:
     for operation in resumed:
         enqueue_operation(operation)
     return resumed
+
+
+def _run_alone(operation: Operation) -> None:
+    """The kinds `services.batches` applies one at a time, each by its own service."""
+    runners = {"issue_ssl": _issue_ssl, "backup": backup_runs.run_backup,
+               "restore": backup_runs.run_restore}
+    runners[operation.kind](operation)
 
 
 def _issue_ssl(operation: Operation) -> None:

@@ -11,7 +11,7 @@ from tests.members import add_member
 
 # Route argument → which of the victim's resources to put there.
 ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "token",
-                "tenant_id": "tenant"}
+                "tenant_id": "tenant", "backup_id": "backup"}
 
 
 def _victim_resources(account) -> dict:
@@ -19,8 +19,12 @@ def _victim_resources(account) -> dict:
     assert created.status_code == 202
     account.wait_for_operation(created.json["meta"]["operation_id"])
     token = account.post("/api/v1/tokens", json={"name": "victim"}).json["data"]
-    return {"site": created.json["data"]["id"], "operation": created.json["meta"]["operation_id"],
-            "token": token["id"], "tenant": account.tenant_id}
+    site_id = created.json["data"]["id"]
+    backup = account.post(f"/api/v1/sites/{site_id}/backups")
+    assert backup.status_code == 202
+    account.wait_for_operation(backup.json["meta"]["operation_id"])
+    return {"site": site_id, "operation": created.json["meta"]["operation_id"],
+            "token": token["id"], "tenant": account.tenant_id, "backup": backup.json["data"]["id"]}
 
 
 def _id_routes(app):
@@ -56,11 +60,13 @@ def test_every_id_route_is_404_for_another_organization(clean_app, register, loc
     alice, mallory = register("Alice Co"), register("Mallory Co")
     resources = _victim_resources(alice)
     answers = _walk(clean_app, mallory.client, mallory.headers, resources)
-    assert len(answers) >= 11
+    assert len(answers) >= 16
     assert [a for a in answers if a[2] != 404] == []
     # ...and nothing of Alice leaked or changed.
     site = alice.get(f"/api/v1/sites/{resources['site']}")
     assert site.status_code == 200 and site.json["data"]["status"] == "active"
+    backup = alice.get(f"/api/v1/sites/{resources['site']}/backups/{resources['backup']}")
+    assert backup.status_code == 200 and backup.json["data"]["status"] == "succeeded"
     assert alice.get("/api/v1/tokens").status_code == 200
 
 
@@ -92,9 +98,14 @@ def test_member_scoped_to_one_tenant_sees_nothing_of_another(clean_app, client, 
 
     member = add_member(clean_app, owner, "member", tenant_ids=[owner.tenant_id])
     headers = member["headers"]
-    resources = {"site": in_b.json["data"]["id"], "operation": in_b.json["meta"]["operation_id"],
+    site_b = in_b.json["data"]["id"]
+    backup_b = owner.post(f"/api/v1/sites/{site_b}/backups", headers={"X-Tenant-ID": tenant_b})
+    assert backup_b.status_code == 202
+    owner.wait_for_operation(backup_b.json["meta"]["operation_id"],
+                             headers={"X-Tenant-ID": tenant_b})
+    resources = {"site": site_b, "operation": in_b.json["meta"]["operation_id"],
                  "token": owner.post("/api/v1/tokens", json={"name": "o"}).json["data"]["id"],
-                 "tenant": tenant_b}
+                 "tenant": tenant_b, "backup": backup_b.json["data"]["id"]}
     answers = _walk(clean_app, client, headers, resources)
     assert [a for a in answers if a[2] != 404] == []
     assert client.get("/api/v1/sites", headers={**headers, "X-Tenant-ID": tenant_b}

@@ -35,6 +35,9 @@ class GuardedTransport:
     def run(self, argv, **options):
         return guarded(self.vps, lambda: self.transport.run(argv, **options))
 
+    def stream(self, argv, **options):
+        return guarded(self.vps, lambda: self.transport.stream(argv, **options))
+
     def __getattr__(self, name):
         return getattr(self.transport, name)
 

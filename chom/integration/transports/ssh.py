@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import BinaryIO
 
 import paramiko
 
@@ -154,6 +155,25 @@ class SshTransport(Transport):
         finally:
             channel.close()
 
+    def stream(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: BinaryIO | None = None,
+        on_stdout: Callable[[bytes], None] | None = None,
+        timeout: float = 3600,
+    ) -> CommandResult:
+        channel = self._session()
+        try:
+            channel.exec_command(shlex.join(argv))
+            err = _pump(channel, stdin, on_stdout, timeout)
+            return CommandResult(channel.recv_exit_status(), "", err)
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            self.close()
+            raise TransportUnavailable(f"{self.vps_name}: connection lost: {error}") from error
+        finally:
+            channel.close()  # when on_stdout raised, this stops the remote command
+
     def close(self) -> None:
         with self._lock:
             if self._client:
@@ -190,6 +210,50 @@ def _drain(channel: paramiko.Channel, timeout: float, on_line) -> tuple[str, str
             raise TimeoutError(f"command still running after {timeout} s")
         select.select([channel], [], [], min(remaining, 1.0))
     return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+STREAM_CHUNK = 256 * 1024
+STDERR_KEPT = 64 * 1024
+
+
+def _pump(channel: paramiko.Channel, stdin: BinaryIO | None, on_stdout, timeout: float) -> str:
+    """Feed `stdin` to the command and hand its stdout chunks to `on_stdout` until it exits;
+    only the end of stderr is kept. Reading and writing alternate, so neither blocks."""
+    err = bytearray()
+    deadline = time.monotonic() + timeout
+    pending = b""
+    feeding = stdin is not None
+    if not feeding:
+        channel.shutdown_write()
+    while True:
+        while channel.recv_ready():
+            chunk = channel.recv(STREAM_CHUNK)
+            if on_stdout and chunk:
+                on_stdout(chunk)
+        while channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+            del err[:-STDERR_KEPT]
+        if feeding and channel.send_ready():
+            if not pending:
+                pending = stdin.read(STREAM_CHUNK)
+                if not pending:
+                    channel.shutdown_write()
+                    feeding = False
+            if pending:
+                pending = pending[channel.send(pending):]
+            continue
+        if channel.exit_status_ready() and not channel.recv_ready() \
+                and not channel.recv_stderr_ready():
+            break
+        if channel.closed and not channel.recv_ready():
+            if not channel.exit_status_ready():
+                raise EOFError("channel closed before the command finished")
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"command still running after {timeout} s")
+        select.select([channel], [], [], min(remaining, 1.0))
+    return err.decode(errors="replace")
 
 
 @hookimpl

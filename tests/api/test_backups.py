@@ -1,0 +1,149 @@
+"""Backups through the API on a `local` VPS: streamed into moto's S3 server (or the backup
+directory when S3 is unset), listed, linked for download, restored, deleted; storage counted."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import uuid
+
+import pytest
+import requests
+
+from chom.extensions import db
+from chom.models import Tenant
+from chom.services.backups import storage_used
+from tests.s3_server import moto_s3  # noqa: F401  (session fixture)
+
+
+@pytest.fixture
+def s3_bucket(clean_app, moto_s3):  # noqa: F811
+    """The app's backups go to a fresh bucket of the moto server for this test."""
+    bucket = moto_s3.new_bucket()
+    saved = {key: clean_app.config.get(key) for key in moto_s3.settings(bucket)}
+    clean_app.config.update(moto_s3.settings(bucket))
+    clean_app.extensions.pop("chom_backup_storage", None)
+    yield bucket
+    clean_app.config.update(saved)
+    clean_app.extensions.pop("chom_backup_storage", None)
+
+
+def _site(account, domain="kept.example.com", html="<h1>kept</h1>"):
+    created = account.create_site(domain, options={"index_html": html})
+    assert created.status_code == 202, created.json
+    assert account.wait_for_operation(created.json["meta"]["operation_id"])["status"] \
+        == "succeeded"
+    return created.json["data"]
+
+
+def _backup(account, site_id) -> dict:
+    response = account.post(f"/api/v1/sites/{site_id}/backups")
+    assert response.status_code == 202, response.json
+    operation = account.wait_for_operation(response.json["meta"]["operation_id"])
+    assert operation["status"] == "succeeded", operation["log"]
+    return account.get(f"/api/v1/sites/{site_id}/backups/{response.json['data']['id']}"
+                       ).json["data"]
+
+
+def _tenant_usage(app, account) -> int:
+    with app.app_context():
+        return storage_used(db.session.get(Tenant, uuid.UUID(account.tenant_id)))
+
+
+def test_backup_streams_to_s3_with_checksums_and_counts(clean_app, register, local_vps,
+                                                       s3_bucket, moto_s3):  # noqa: F811
+    account = register("Backup Co")
+    site = _site(account)
+    web_root = local_vps["root"] / "var/www/kept.example.com"
+    (web_root / "notes.txt").write_text("a file to keep\n")
+
+    backup = _backup(account, site["id"])
+    assert backup["status"] == "succeeded" and backup["trigger"] == "manual"
+    assert [p["name"] for p in backup["parts"]] == ["webroot.tar.gz"]
+    # The object in S3 is what was recorded: its size, its SHA-256, server-side encrypted.
+    link = backup["download_urls"]["webroot.tar.gz"]
+    assert backup["download_expires_in"] == clean_app.config["CHOM_BACKUP_URL_TTL"]
+    body = requests.get(link, timeout=10).content
+    assert len(body) == backup["size_bytes"] == backup["parts"][0]["size"]
+    assert hashlib.sha256(body).hexdigest() == backup["parts"][0]["sha256"]
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        assert archive.extractfile("./notes.txt").read() == b"a file to keep\n"
+    [key] = moto_s3.keys(s3_bucket)
+    assert key.startswith(f"org-{account.organization_id}/tenant-{account.tenant_id}/")
+    head = moto_s3.client().head_object(Bucket=s3_bucket, Key=key)
+    assert head["ServerSideEncryption"] == "AES256"
+    assert _tenant_usage(clean_app, account) == backup["size_bytes"]
+
+    listed = account.get(f"/api/v1/sites/{site['id']}/backups").json
+    assert listed["meta"]["total"] == 1 and listed["data"][0]["id"] == backup["id"]
+
+
+def test_restore_brings_back_deleted_files_and_delete_frees_storage(
+        clean_app, register, local_vps, s3_bucket, moto_s3):  # noqa: F811
+    account = register("Restore Co")
+    site = _site(account)
+    web_root = local_vps["root"] / "var/www/kept.example.com"
+    (web_root / "notes.txt").write_text("precious\n")
+    backup = _backup(account, site["id"])
+
+    (web_root / "notes.txt").unlink()
+    restored = account.post(f"/api/v1/sites/{site['id']}/backups/{backup['id']}/restore",
+                            json={})
+    assert restored.status_code == 202, restored.json
+    operation = account.wait_for_operation(restored.json["data"]["id"])
+    assert operation["status"] == "succeeded", operation["log"]
+    assert (web_root / "notes.txt").read_text() == "precious\n"
+
+    assert account.delete(f"/api/v1/sites/{site['id']}/backups/{backup['id']}"
+                          ).status_code == 204
+    assert moto_s3.keys(s3_bucket) == []
+    assert _tenant_usage(clean_app, account) == 0
+    assert account.get(f"/api/v1/sites/{site['id']}/backups/{backup['id']}").status_code == 404
+
+
+def test_restore_into_a_clone_with_its_own_domain(clean_app, register, local_vps, s3_bucket):
+    account = register("Clone Co")
+    site = _site(account, html="<h1>original</h1>")
+    web_root = local_vps["root"] / "var/www/kept.example.com"
+    (web_root / "extra.html").write_text("<p>extra</p>")
+    backup = _backup(account, site["id"])
+
+    response = account.post(f"/api/v1/sites/{site['id']}/backups/{backup['id']}/restore",
+                            json={"target": {"domain": "Staging.Example.com",
+                                             "vps": local_vps["name"]}})
+    assert response.status_code == 202, response.json
+    clone = response.json["site"]
+    assert clone["domain"] == "staging.example.com" and clone["id"] != site["id"]
+    assert account.wait_for_operation(response.json["data"]["id"])["status"] == "succeeded"
+    clone_root = local_vps["root"] / "var/www/staging.example.com"
+    assert (clone_root / "extra.html").read_text() == "<p>extra</p>"
+    assert account.get(f"/api/v1/sites/{clone['id']}").json["data"]["status"] == "active"
+
+
+def test_without_s3_backups_go_to_the_backup_directory(clean_app, register, local_vps):
+    account = register("Disk Co")
+    site = _site(account)
+    backup = _backup(account, site["id"])
+    assert backup["download_urls"] is None  # no S3: nothing to presign
+    path = clean_app.config["CHOM_BACKUP_DIR"] + "/" + \
+        f"org-{account.organization_id}/tenant-{account.tenant_id}/site-{site['id']}/" \
+        f"backup-{backup['id']}/webroot.tar.gz"
+    with open(path, "rb") as stored:
+        assert hashlib.sha256(stored.read()).hexdigest() == backup["parts"][0]["sha256"]
+
+
+def test_bad_requests_are_problems(clean_app, register, local_vps):
+    account = register("Edge Co")
+    site = _site(account)
+    backup = _backup(account, site["id"])
+    url = f"/api/v1/sites/{site['id']}/backups/{backup['id']}/restore"
+    bad = account.post(url, json={"target": {"domain": "not a domain"}})
+    assert bad.status_code == 422 and "target.domain" in bad.json["errors"]
+    assert account.post(url, json={"target": {"domain": "kept.example.com"}}
+                        ).status_code == 409  # the domain is taken
+    assert account.post(url, json={"target": {"domain": "x.example.com", "vps": "nope"}}
+                        ).status_code == 503
+    missing = f"/api/v1/sites/{site['id']}/backups/{uuid.uuid4()}"
+    assert account.get(missing).status_code == 404
+    assert account.get(f"/api/v1/sites/{site['id']}/backups/not-a-uuid").status_code == 404
