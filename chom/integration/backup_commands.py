@@ -29,12 +29,13 @@ def _restore_database(part: DatabaseDump, profile: dict) -> list[str]:
 
 
 def _archive_directory(part: DirectoryArchive, profile: dict) -> list[str]:
-    return ["tar", "--create", "--gzip", "--file=-", "--directory", part.path, "."]
+    return [*_commands(profile)["tar"], "--create", "--gzip", "--file=-",
+            "--directory", part.path, "."]
 
 
 def _unpack_directory(part: DirectoryArchive, profile: dict) -> list[str]:
-    return ["tar", "--extract", "--gzip", "--file=-", "--directory", part.path,
-            "--no-same-owner"]
+    return [*_commands(profile)["tar"], "--extract", "--gzip", "--file=-",
+            "--directory", part.path, "--no-same-owner"]
 
 
 # part type → (command writing it to stdout, command reading it from stdin)

@@ -45,6 +45,7 @@ DEFAULT_COMMANDS = {
     "php_fpm_reload": ["systemctl", "reload", "php{php_version}-fpm"],
     "mysql": ["mysql"],
     "mysqldump": ["mysqldump"],
+    "tar": ["tar"],
 }
 
 
