@@ -51,7 +51,7 @@ def _engine_options(database_url: str) -> dict:
 
 
 def _retention(value: str) -> dict[str, int]:
-    """`"starter=7,pro=30"` → `{"starter": 7, "pro": 30}`."""
+    """`"starter=7,pro=30"` → `{"starter": 7, "pro": 30}` (retention, schedule intervals)."""
     pairs = (item.split("=", 1) for item in value.split(",") if item.strip())
     return {name.strip(): int(count) for name, count in pairs}
 
@@ -131,6 +131,8 @@ def from_environment(instance_path: Path) -> dict:
         # The scheduler: how often it looks for due work, and its leader lock's lifetime.
         "CHOM_SCHEDULER_TICK_SECONDS": float(env("CHOM_SCHEDULER_TICK_SECONDS", "30")),
         "CHOM_SCHEDULER_LOCK_TTL": int(env("CHOM_SCHEDULER_LOCK_TTL", "60")),
+        # Seconds between runs of recurring jobs, by name (`reconcile=60,...`); unset: defaults.
+        "CHOM_SCHEDULE_INTERVALS": _retention(env("CHOM_SCHEDULE_INTERVALS", "")),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.
