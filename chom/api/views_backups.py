@@ -1,6 +1,6 @@
 """/sites/{id}/backups: on-demand backups, their download links, restores, deletion."""
 
-from flask import current_app
+from flask import current_app, send_file, url_for
 from flask_smorest import Blueprint
 
 from chom.api import backup_schemas as b
@@ -39,7 +39,8 @@ def show_backup(site_id, backup_id):
     """One backup, with a time-limited download link per part."""
     actor = current_actor()
     backup = backups.get_backup(actor, site_id, backup_id)
-    urls = backups.download_urls(actor, backup)
+    urls = backups.download_urls(actor, backup, lambda token: url_for(
+        "backups.download_backup_part", token=token, _external=True))
     detail = {name: getattr(backup, name) for name in _BACKUP_FIELDS}
     detail["download_urls"] = urls
     detail["download_expires_in"] = current_app.config["CHOM_BACKUP_URL_TTL"] if urls else None
@@ -62,3 +63,14 @@ def restore_backup(body, site_id, backup_id):
 def delete_backup(site_id, backup_id):
     """Delete the backup and its stored objects."""
     backups.delete_backup(current_actor(), site_id, backup_id)
+
+
+@blp.route("/backup-downloads/<token>", methods=["GET"])
+@blp.doc(security=[], responses={"200": {"description": "the part's bytes"}})
+def download_backup_part(token):
+    """One part of a backup kept in the backup directory (no S3): the link in a backup's
+    `download_urls`. The signed token is the credential, as a presigned S3 URL is, and
+    expires after `CHOM_BACKUP_URL_TTL` seconds."""
+    stream, name = backups.open_download(token)
+    return send_file(stream, mimetype="application/octet-stream", as_attachment=True,
+                     download_name=name)

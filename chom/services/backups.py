@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from typing import BinaryIO
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from chom.extensions import db
@@ -119,14 +122,34 @@ def get_backup(actor: Actor, site_id, backup_id) -> Backup:
     return _backup_of(get_or_not_found(Site, site_id, "Site"), backup_id)
 
 
-def download_urls(actor: Actor, backup: Backup) -> dict[str, str] | None:
+def _download_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chom-backup-download")
+
+
+def download_urls(actor: Actor, backup: Backup, link_for: Callable[[str], str]
+                  ) -> dict[str, str] | None:
     """Time-limited links (`CHOM_BACKUP_URL_TTL` seconds) to each part of a succeeded backup,
-    for those who may download; None otherwise, or when storage gives no links (directory)."""
+    for those who may download (None otherwise): presigned by S3, or, for the backup
+    directory, CHOM's own link made by `link_for(token)` from a signed token."""
     if backup.status != "succeeded" or not actor.may("backups:download"):
         return None
     ttl = current_app.config["CHOM_BACKUP_URL_TTL"]
-    urls = {part["name"]: storage().download_url(part["key"], ttl) for part in backup.parts}
-    return urls if all(urls.values()) else None
+    urls = {}
+    for part in backup.parts:
+        urls[part["name"]] = storage().download_url(part["key"], ttl) or \
+            link_for(_download_signer().dumps(part["key"]))
+    return urls
+
+
+def open_download(token: str) -> tuple[BinaryIO, str]:
+    """The stored part a download token names, open for reading, and its file name. A token
+    is a bearer credential, like a presigned URL: forged, altered or older than
+    `CHOM_BACKUP_URL_TTL` it is `NotFound`."""
+    try:
+        key = _download_signer().loads(token, max_age=current_app.config["CHOM_BACKUP_URL_TTL"])
+        return storage().open(key), key.rsplit("/", 1)[-1]
+    except (BadSignature, FileNotFoundError, ValueError):
+        raise NotFound("This download link is invalid or has expired.") from None
 
 
 def delete_backup(actor: Actor, site_id, backup_id) -> None:

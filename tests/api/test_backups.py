@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tarfile
+import tracemalloc
 import uuid
 
 import pytest
 import requests
 
 from chom.extensions import db
+from chom.integration.backup_storage import PART_SIZE
 from chom.models import Tenant
 from chom.services.backups import storage_used
 from tests.s3_server import moto_s3  # noqa: F401  (session fixture)
@@ -121,16 +124,30 @@ def test_restore_into_a_clone_with_its_own_domain(clean_app, register, local_vps
     assert account.get(f"/api/v1/sites/{clone['id']}").json["data"]["status"] == "active"
 
 
-def test_without_s3_backups_go_to_the_backup_directory(clean_app, register, local_vps):
+def test_without_s3_backups_go_to_the_backup_directory(clean_app, client, register,
+                                                      local_vps):
     account = register("Disk Co")
     site = _site(account)
     backup = _backup(account, site["id"])
-    assert backup["download_urls"] is None  # no S3: nothing to presign
     path = clean_app.config["CHOM_BACKUP_DIR"] + "/" + \
         f"org-{account.organization_id}/tenant-{account.tenant_id}/site-{site['id']}/" \
         f"backup-{backup['id']}/webroot.tar.gz"
     with open(path, "rb") as stored:
-        assert hashlib.sha256(stored.read()).hexdigest() == backup["parts"][0]["sha256"]
+        content = stored.read()
+    assert hashlib.sha256(content).hexdigest() == backup["parts"][0]["sha256"]
+    # CHOM's own signed, time-limited link serves it (no token needed: the link is one).
+    link = backup["download_urls"]["webroot.tar.gz"]
+    assert link.startswith("http://localhost/api/v1/backup-downloads/")
+    downloaded = client.get(link.removeprefix("http://localhost"))
+    assert downloaded.status_code == 200 and downloaded.data == content
+    tampered = client.get(link.removeprefix("http://localhost")[:-3] + "abc")
+    assert tampered.status_code == 404
+    assert tampered.headers["Content-Type"] == "application/problem+json"
+    clean_app.config["CHOM_BACKUP_URL_TTL"] = -1  # every link issued is now too old
+    try:
+        assert client.get(link.removeprefix("http://localhost")).status_code == 404
+    finally:
+        clean_app.config["CHOM_BACKUP_URL_TTL"] = 900
 
 
 def test_bad_requests_are_problems(clean_app, register, local_vps):
@@ -147,3 +164,23 @@ def test_bad_requests_are_problems(clean_app, register, local_vps):
     missing = f"/api/v1/sites/{site['id']}/backups/{uuid.uuid4()}"
     assert account.get(missing).status_code == 404
     assert account.get(f"/api/v1/sites/{site['id']}/backups/not-a-uuid").status_code == 404
+
+
+def test_a_backup_larger_than_memory_allows_is_never_held_whole(
+        clean_app, register, local_vps, s3_bucket):
+    """A 48 MiB web root (incompressible) streams through at most a part or two at a time:
+    the job's Python allocations peak far below the object's size."""
+    account = register("Big Co")
+    site = _site(account, "big.example.com")
+    web_root = local_vps["root"] / "var/www/big.example.com"
+    with (web_root / "big.bin").open("wb") as big:
+        for _ in range(48):
+            big.write(os.urandom(1024 * 1024))
+    tracemalloc.start()
+    try:
+        backup = _backup(account, site["id"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert backup["size_bytes"] > 48 * 1024 * 1024
+    assert peak < 3 * PART_SIZE < backup["size_bytes"]

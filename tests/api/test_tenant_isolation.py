@@ -11,7 +11,10 @@ from tests.members import add_member
 
 # Route argument → which of the victim's resources to put there.
 ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "token",
-                "tenant_id": "tenant", "backup_id": "backup"}
+                "tenant_id": "tenant", "backup_id": "backup",
+                # A download link's token is a bearer credential (as a presigned S3 URL is):
+                # one not issued by CHOM is what another tenant could try.
+                "token": "forged_download"}
 
 
 def _victim_resources(account) -> dict:
@@ -24,7 +27,8 @@ def _victim_resources(account) -> dict:
     assert backup.status_code == 202
     account.wait_for_operation(backup.json["meta"]["operation_id"])
     return {"site": site_id, "operation": created.json["meta"]["operation_id"],
-            "token": token["id"], "tenant": account.tenant_id, "backup": backup.json["data"]["id"]}
+            "token": token["id"], "tenant": account.tenant_id, "backup": backup.json["data"]["id"],
+            "forged_download": "eyJrZXkiOiJ4In0.forged.signature"}
 
 
 def _id_routes(app):
@@ -105,7 +109,8 @@ def test_member_scoped_to_one_tenant_sees_nothing_of_another(clean_app, client, 
                              headers={"X-Tenant-ID": tenant_b})
     resources = {"site": site_b, "operation": in_b.json["meta"]["operation_id"],
                  "token": owner.post("/api/v1/tokens", json={"name": "o"}).json["data"]["id"],
-                 "tenant": tenant_b, "backup": backup_b.json["data"]["id"]}
+                 "tenant": tenant_b, "backup": backup_b.json["data"]["id"],
+                 "forged_download": "eyJrZXkiOiJ4In0.forged.signature"}
     answers = _walk(clean_app, client, headers, resources)
     assert [a for a in answers if a[2] != 404] == []
     assert client.get("/api/v1/sites", headers={**headers, "X-Tenant-ID": tenant_b}

@@ -93,10 +93,11 @@ class LocalTransport(Transport):
         ) as process:
             timer = threading.Timer(timeout, process.kill)
             timer.start()
-            feeder = None
+            feeder, failures = None, []
             try:
                 if stdin is not None:
-                    feeder = threading.Thread(target=_copy, args=(stdin, process.stdin))
+                    feeder = threading.Thread(target=_copy,
+                                              args=(stdin, process.stdin, process, failures))
                     feeder.start()
                 while chunk := process.stdout.read1(STREAM_CHUNK):
                     if on_stdout:
@@ -109,6 +110,8 @@ class LocalTransport(Transport):
                 timer.cancel()
                 if feeder:
                     feeder.join()
+            if failures:
+                raise failures[0]  # reading the source failed: the command was stopped
             stderr.seek(0)
             return CommandResult(status, "", stderr.read()[-STDERR_KEPT:].decode(errors="replace"))
 
@@ -117,12 +120,15 @@ STREAM_CHUNK = 256 * 1024
 STDERR_KEPT = 64 * 1024
 
 
-def _copy(source: BinaryIO, pipe) -> None:
+def _copy(source: BinaryIO, pipe, process, failures: list) -> None:
     try:
         while chunk := source.read(STREAM_CHUNK):
             pipe.write(chunk)
     except (BrokenPipeError, ValueError):
         pass  # the command stopped reading (it failed, or was killed): its status says why
+    except Exception as error:  # the source failed: stop the command, report it
+        failures.append(error)
+        process.kill()
     finally:
         with contextlib.suppress(BrokenPipeError):
             pipe.close()

@@ -216,15 +216,29 @@ STREAM_CHUNK = 256 * 1024
 STDERR_KEPT = 64 * 1024
 
 
+def _feed(channel: paramiko.Channel, stdin: BinaryIO, failures: list) -> None:
+    """Send `stdin` to the command (blocking on the channel's window), then end its input."""
+    try:
+        while chunk := stdin.read(STREAM_CHUNK):
+            channel.sendall(chunk)
+        channel.shutdown_write()
+    except Exception as error:  # reported by the reading side, which owns the outcome
+        failures.append(error)
+        channel.close()  # the command would wait for the rest of its input forever
+
+
 def _pump(channel: paramiko.Channel, stdin: BinaryIO | None, on_stdout, timeout: float) -> str:
-    """Feed `stdin` to the command and hand its stdout chunks to `on_stdout` until it exits;
-    only the end of stderr is kept. Reading and writing alternate, so neither blocks."""
+    """Feed `stdin` to the command from a thread of its own and hand its stdout chunks to
+    `on_stdout` until it exits; only the end of stderr is kept."""
     err = bytearray()
     deadline = time.monotonic() + timeout
-    pending = b""
-    feeding = stdin is not None
-    if not feeding:
+    failures: list = []
+    feeder = None
+    if stdin is None:
         channel.shutdown_write()
+    else:
+        feeder = threading.Thread(target=_feed, args=(channel, stdin, failures), daemon=True)
+        feeder.start()
     while True:
         while channel.recv_ready():
             chunk = channel.recv(STREAM_CHUNK)
@@ -233,26 +247,23 @@ def _pump(channel: paramiko.Channel, stdin: BinaryIO | None, on_stdout, timeout:
         while channel.recv_stderr_ready():
             err += channel.recv_stderr(65536)
             del err[:-STDERR_KEPT]
-        if feeding and channel.send_ready():
-            if not pending:
-                pending = stdin.read(STREAM_CHUNK)
-                if not pending:
-                    channel.shutdown_write()
-                    feeding = False
-            if pending:
-                pending = pending[channel.send(pending):]
-            continue
         if channel.exit_status_ready() and not channel.recv_ready() \
                 and not channel.recv_stderr_ready():
             break
         if channel.closed and not channel.recv_ready():
             if not channel.exit_status_ready():
+                if failures:  # the source failed and closed the channel: say why
+                    raise failures[0]
                 raise EOFError("channel closed before the command finished")
             continue
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(f"command still running after {timeout} s")
         select.select([channel], [], [], min(remaining, 1.0))
+    if feeder is not None:
+        feeder.join(timeout=5)
+    if failures and not isinstance(failures[0], OSError | EOFError | paramiko.SSHException):
+        raise failures[0]  # reading the source failed (storage), not the connection
     return err.decode(errors="replace")
 
 
