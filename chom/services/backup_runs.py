@@ -121,6 +121,17 @@ def run_backup(operation: Operation) -> None:
     announce_backup(site, backup)
 
 
+def backup_failed(operation: Operation, reason: str) -> None:
+    """The backup of an operation that failed outside `run_backup` (its job gave up): failed,
+    holding nothing."""
+    backup = db.session.scalar(select(Backup).where(Backup.operation_id == operation.id))
+    if backup is not None and backup.status != "succeeded":
+        storage().delete([part["key"] for part in backup.parts or []])
+        backup.status, backup.error, backup.parts, backup.size_bytes = "failed", reason, [], 0
+        backup.completed_at = utcnow()
+        db.session.commit()
+
+
 def announce_backup(site: Site, backup: Backup) -> None:
     hook = current_app.extensions["chom_plugins"].hook.chom_site_backed_up
     try:

@@ -40,6 +40,20 @@ def rq_workers(app, tmp_path_factory, moto_s3, bucket):  # noqa: F811
         workers.stop()
 
 
+@pytest.fixture
+def made_sites(fleet):
+    """Sites a test made, deleted (deprovisioned) at its end: later tests expect a clean
+    fleet (no databases, web roots or server blocks left behind)."""
+    made: list[tuple] = []
+    yield made
+    fleet.ensure_running()  # a test may have cut SSH
+    for account, site_id in made:
+        response = account.delete(f"/api/v1/sites/{site_id}")
+        assert response.status_code == 202, response.json
+        deleted = account.wait_for_operation(response.json["data"]["id"], timeout=120)
+        assert deleted["status"] == "succeeded", deleted["log"]
+
+
 def _add(app, host, **commands) -> str:
     settings = {**host.profile, "ssh_key_path": host.client_key_path}
     settings["commands"] = {**settings["commands"], **commands}
@@ -81,11 +95,12 @@ def _usage(app, account) -> int:
 
 
 def test_wordpress_backup_restores_a_broken_site_and_clones_onto_the_other_vps(
-        app, clean_app, fleet, register, moto_s3, bucket):  # noqa: F811
+        app, clean_app, fleet, register, moto_s3, bucket, made_sites):  # noqa: F811
     for host in fleet.hosts:
         _add(clean_app, host)
     account = register("Backup Press")
     site, database = _wordpress_site(account, "blog.example.com")
+    made_sites.append((account, site["id"]))
     host = next(h for h in fleet.hosts if h.name == site["vps"]["name"])
     other = next(h for h in fleet.hosts if h is not host)
     host.sql(f"UPDATE {database}.wp_posts SET post_title = '{POST_TITLE}' WHERE ID = 1")
@@ -115,6 +130,7 @@ def test_wordpress_backup_restores_a_broken_site_and_clones_onto_the_other_vps(
                                            "vps": other.name}})
     assert cloned.status_code == 202, cloned.json
     clone = cloned.json["site"]
+    made_sites.append((account, clone["id"]))
     assert clone["vps"]["name"] == other.name
     _succeeded(account, cloned.json["data"]["id"])
     clone_database = f"chom_{clone['id'].replace('-', '')[:12]}"
@@ -128,7 +144,7 @@ def test_wordpress_backup_restores_a_broken_site_and_clones_onto_the_other_vps(
 
 
 def test_a_transfer_cut_mid_stream_leaves_nothing_counted(
-        app, clean_app, fleet, register, moto_s3, bucket):  # noqa: F811
+        app, clean_app, fleet, register, moto_s3, bucket, made_sites):  # noqa: F811
     host = fleet.hosts[0]
     # The web root's archive is written whole, then its command hangs: the stream is
     # certainly in flight (the database part already stored) when the connection drops.
@@ -137,6 +153,7 @@ def test_a_transfer_cut_mid_stream_leaves_nothing_counted(
     created = account.create_site("cut.example.com", options={"index_html": "<p>cut</p>"})
     _succeeded(account, created.json["meta"]["operation_id"])
     site_id = created.json["data"]["id"]
+    made_sites.append((account, site_id))
     before = set(moto_s3.keys(bucket))
 
     response = account.post(f"/api/v1/sites/{site_id}/backups")
