@@ -29,11 +29,12 @@ def bucket(moto_s3):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def rq_workers(app, tmp_path_factory, moto_s3, bucket):  # noqa: F811
-    """The rq-mode app and a worker process, both storing backups in the moto bucket."""
+    """The rq-mode app and two worker processes (a backup occupies one while it streams),
+    all storing backups in the moto bucket."""
     settings = moto_s3.settings(bucket)
     workers = RqWorkers(tmp_path_factory.mktemp("rq-backups"), extra_env=settings,
                         CHOM_JOB_RETRY_INTERVALS=[1, 1], **settings)
-    workers.start(1)
+    workers.start(2)
     try:
         yield workers
     finally:
@@ -148,7 +149,7 @@ def test_a_transfer_cut_mid_stream_leaves_nothing_counted(
     host = fleet.hosts[0]
     # The web root's archive is written whole, then its command hangs: the stream is
     # certainly in flight (the database part already stored) when the connection drops.
-    _add(clean_app, host, tar=["bash", "-c", 'tar "$@"; sleep 300', "slow-tar"])
+    _add(clean_app, host, tar=["bash", "-c", 'tar "$@"; sleep 120', "slow-tar"])
     account = register("Cut Co")
     created = account.create_site("cut.example.com", options={"index_html": "<p>cut</p>"})
     _succeeded(account, created.json["meta"]["operation_id"])
@@ -164,6 +165,13 @@ def test_a_transfer_cut_mid_stream_leaves_nothing_counted(
                   for u in moto_s3.multipart_uploads(bucket)):
         assert time.monotonic() < deadline, "the upload never started"
         time.sleep(0.05)
+    # The backup holds no VPS lock: another site on the same VPS provisions meanwhile.
+    other = account.create_site("meanwhile.example.com")
+    assert other.status_code == 202
+    made_sites.append((account, other.json["data"]["id"]))
+    _succeeded(account, other.json["meta"]["operation_id"], timeout=60)
+    assert account.get(f"/api/v1/sites/{site_id}/backups/{backup_id}"
+                       ).json["data"]["status"] == "running"
     host.kill_sshd(drop_sessions=True)
 
     operation = account.wait_for_operation(response.json["meta"]["operation_id"], timeout=120)
