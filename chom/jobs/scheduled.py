@@ -35,7 +35,7 @@ def reconcile() -> None:
 def backup_retention() -> None:
     """Delete backups beyond what each plan keeps."""
     with unscoped():
-        backup_schedule.prune_backups()
+        backup_schedule.prune_backups(utcnow())
 
 
 def usage_snapshots() -> None:

@@ -66,18 +66,23 @@ def retention_for(tenant: Tenant) -> int:
     return table.get(tenant.plan, min(table.values()))
 
 
-def prune_backups() -> int:
-    """Delete, for every site, the finished backups beyond the newest its plan keeps
-    (system scope); returns how many went. Backups in progress are never touched."""
+def prune_backups(now: datetime) -> int:
+    """Delete, for every site, the finished backups beyond the newest its plan keeps, and for
+    a deleted site also those older than that many days (system scope: a deleted site's last
+    backups stay restorable as long as its daily ones would have); returns how many went.
+    Backups in progress are never touched."""
     rank = func.row_number().over(partition_by=Backup.site_id,
                                   order_by=(Backup.created_at.desc(), Backup.id)).label("rank")
-    ranked = (select(Backup.id, Backup.tenant_id, rank)
+    ranked = (select(Backup.id, Backup.tenant_id, Backup.created_at, Site.deleted_at, rank)
+              .join(Site, Site.id == Backup.site_id)
               .where(Backup.status.not_in(IN_FLIGHT)).subquery())
     rows = db.session.execute(
-        select(ranked.c.id, ranked.c.rank, Tenant).join(Tenant, Tenant.id == ranked.c.tenant_id)
-    ).all()
-    doomed = [backup_id for backup_id, position, tenant in rows
-              if position > retention_for(tenant)]
+        select(ranked.c.id, ranked.c.rank, ranked.c.created_at, ranked.c.deleted_at, Tenant)
+        .join(Tenant, Tenant.id == ranked.c.tenant_id)).all()
+    doomed = [backup_id for backup_id, position, created_at, deleted_at, tenant in rows
+              if position > retention_for(tenant) or (
+                  deleted_at is not None
+                  and created_at < now - retention_for(tenant) * DAY)]
     for backup in db.session.scalars(select(Backup).where(Backup.id.in_(doomed))):
         remove_backup(backup)
     db.session.commit()

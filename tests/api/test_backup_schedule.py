@@ -74,7 +74,7 @@ def test_retention_keeps_the_newest_backups_the_plan_allows(clean_app, register,
     try:
         with clean_app.app_context(), unscoped():
             keys = {str(b.id): b.parts[0]["key"] for b in db.session.scalars(select(Backup))}
-            assert backup_schedule.prune_backups() == 2
+            assert backup_schedule.prune_backups(utcnow()) == 2
             kept = {str(b.id) for b in db.session.scalars(select(Backup))}
             assert kept == set(ids[2:])
             tenant = db.session.get(Tenant, uuid.UUID(account.tenant_id))
@@ -119,3 +119,18 @@ def test_usage_snapshots_record_sites_and_backup_storage(clean_app, register, lo
         assert rows == {account.tenant_id: (1, storage_used(tenant)),
                         other.tenant_id: (0, 0)}
         assert storage_used(tenant) > 0
+
+
+def test_a_deleted_sites_backups_go_once_older_than_its_retention(clean_app, register,
+                                                                 local_vps):
+    account = register("Gone Co")
+    site_id = _site(account, "gone.example.com")
+    response = account.post(f"/api/v1/sites/{site_id}/backups")
+    assert account.wait_for_operation(response.json["meta"]["operation_id"])["status"] \
+        == "succeeded"
+    deleted = account.delete(f"/api/v1/sites/{site_id}")
+    assert account.wait_for_operation(deleted.json["data"]["id"])["status"] == "succeeded"
+    with clean_app.app_context(), unscoped():
+        assert backup_schedule.prune_backups(utcnow() + timedelta(days=6)) == 0  # starter: 7
+        assert backup_schedule.prune_backups(utcnow() + timedelta(days=8)) == 1
+        assert db.session.scalar(select(Backup)) is None
