@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -37,7 +39,11 @@ class _Digest:
 
 
 class S3Writer:
-    """One object written as a multipart upload with server-side encryption requested."""
+    """One object written as a multipart upload with server-side encryption requested.
+
+    Parts are uploaded by a thread of the writer's own while the next one fills, so reading
+    from the VPS and writing to S3 overlap; at most one part waits for it (`write` blocks
+    meanwhile), so memory stays within three parts whatever the object's size."""
 
     def __init__(self, storage: S3Storage, key: str) -> None:
         self.storage, self.key = storage, key
@@ -45,31 +51,60 @@ class S3Writer:
         extra = {"ServerSideEncryption": storage.sse} if storage.sse else {}
         self.upload_id = storage.client.create_multipart_upload(
             Bucket=storage.bucket, Key=key, **extra)["UploadId"]
+        self.numbered = 0
+        self.pending: queue.Queue = queue.Queue(maxsize=1)
+        self.failure: BaseException | None = None
+        self.uploader = threading.Thread(target=self._upload_parts, daemon=True,
+                                         name=f"upload {key}")
+        self.uploader.start()
+
+    def _upload_parts(self) -> None:
+        while (item := self.pending.get()) is not None:
+            number, body = item
+            if self.failure is not None:
+                continue  # drain what is queued; the writer reports the failure
+            try:
+                answer = self.storage.client.upload_part(
+                    Bucket=self.storage.bucket, Key=self.key, UploadId=self.upload_id,
+                    PartNumber=number, Body=body)
+                self.parts.append({"ETag": answer["ETag"], "PartNumber": number})
+            except BaseException as error:  # handed to the writer's thread, raised there
+                self.failure = error
+
+    def _check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
     def write(self, data: bytes) -> None:
+        self._check()
         self.digest.update(data)
         self.buffer += data
         if len(self.buffer) >= PART_SIZE:
-            self._send_part()
+            self._queue_part()
 
-    def _send_part(self) -> None:
-        number = len(self.parts) + 1
-        answer = self.storage.client.upload_part(
-            Bucket=self.storage.bucket, Key=self.key, UploadId=self.upload_id,
-            PartNumber=number, Body=bytes(self.buffer))
-        self.parts.append({"ETag": answer["ETag"], "PartNumber": number})
+    def _queue_part(self) -> None:
+        self.numbered += 1
+        self.pending.put((self.numbered, bytes(self.buffer)))
         self.buffer.clear()
 
+    def _finish_uploads(self) -> None:
+        self.pending.put(None)
+        self.uploader.join()
+
     def complete(self) -> StoredObject:
-        if self.buffer or not self.parts:
-            self._send_part()
+        if self.buffer or not self.numbered:
+            self._queue_part()
+        self._finish_uploads()
+        self._check()
         self.storage.client.complete_multipart_upload(
             Bucket=self.storage.bucket, Key=self.key, UploadId=self.upload_id,
-            MultipartUpload={"Parts": self.parts})
+            MultipartUpload={"Parts": sorted(self.parts, key=lambda p: p["PartNumber"])})
         return StoredObject(self.key, self.digest.size, self.digest.hash.hexdigest())
 
     def abort(self) -> None:
         self.buffer.clear()
+        self.failure = self.failure or RuntimeError("aborted")
+        self._finish_uploads()
         self.storage.client.abort_multipart_upload(
             Bucket=self.storage.bucket, Key=self.key, UploadId=self.upload_id)
 

@@ -168,13 +168,14 @@ def test_bad_requests_are_problems(clean_app, register, local_vps):
 
 def test_a_backup_larger_than_memory_allows_is_never_held_whole(
         clean_app, register, local_vps, s3_bucket):
-    """A 48 MiB web root (incompressible) streams through at most a part or two at a time:
-    the job's Python allocations peak far below the object's size."""
+    """A 96 MiB web root (incompressible) streams through a few parts at a time (one
+    filling, one queued, one uploading): the job's Python allocations peak far below the
+    object's size."""
     account = register("Big Co")
     site = _site(account, "big.example.com")
     web_root = local_vps["root"] / "var/www/big.example.com"
     with (web_root / "big.bin").open("wb") as big:
-        for _ in range(48):
+        for _ in range(96):
             big.write(os.urandom(1024 * 1024))
     tracemalloc.start()
     try:
@@ -182,5 +183,5 @@ def test_a_backup_larger_than_memory_allows_is_never_held_whole(
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert backup["size_bytes"] > 48 * 1024 * 1024
-    assert peak < 3 * PART_SIZE < backup["size_bytes"]
+    assert backup["size_bytes"] > 96 * 1024 * 1024
+    assert peak < 5 * PART_SIZE < backup["size_bytes"] / 2

@@ -115,7 +115,13 @@ class SshTransport(Transport):
             client.close()
             raise TransportUnavailable(f"{self.vps_name} ({self.host}:{self.port}): "
                                        f"{type(error).__name__}: {error}") from error
-        client.get_transport().set_keepalive(KEEPALIVE_SECONDS)
+        transport = client.get_transport()
+        transport.set_keepalive(KEEPALIVE_SECONDS)
+        # paramiko starts a re-key itself after 512 MiB; over a session channel whose stdout
+        # is read steadily (a backup) that re-key can stall until "Key-exchange timed out"
+        # (paramiko issue #822, seen by bench/backup_stream.py). OpenSSH re-keys on its own
+        # schedule (RekeyLimit), and paramiko follows a re-key the server starts correctly.
+        transport.packetizer.REKEY_BYTES = transport.packetizer.REKEY_PACKETS = 2**62
         return client
 
     def _session(self) -> paramiko.Channel:
