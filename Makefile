@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The machines' pip configuration lists local mirrors that may be absent; stay quiet about them.
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test install lint services fleet clean bench
+.PHONY: run test install lint services fleet observability clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: install services fleet lint
+# Prometheus (promtool), Alertmanager (amtool) and the node exporter the observability tests run.
+observability:
+	./scripts/ensure-observability.sh
+
+test: install services fleet observability lint
 	$(BIN)/python -m pytest -q
 
 bench: install services

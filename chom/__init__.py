@@ -32,7 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from chom.integration.secrets import SecretBox
     from chom.log_context import configure_logging
     from chom.observability import init_app as init_observability
-    from chom.plugins import build_plugin_manager, site_types, transports
+    from chom.plugins import build_plugin_manager, observability_backends, site_types, transports
+    from chom.reliability.breakers import database_breaker
+    from chom.reliability.database import guard_connections
     from chom.web import init_app as init_web
 
     # Tests and side-by-side installs keep their generated secrets in a folder of their own.
@@ -69,8 +71,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["chom_plugins"] = plugin_manager
     app.extensions["chom_site_types"] = site_types(plugin_manager)
     app.extensions["chom_transports"] = transports(plugin_manager)
+    app.extensions["chom_observability"] = observability_backends(plugin_manager, app.config)
     app.extensions["chom_secrets"] = SecretBox.from_config(app.config, Path(app.instance_path))
     app.extensions["chom_queue"] = build_queue(app)
+    with app.app_context():
+        guard_connections(db.engine, database_breaker(app))
 
     request_scope.init_app(app)
     correlation.init_app(app)

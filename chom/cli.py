@@ -9,7 +9,17 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from chom.services import accounts, fleet, keys, operators, provisioning, sites
+from chom.services import (
+    accounts,
+    billing_sync,
+    coherency,
+    dashboards,
+    fleet,
+    keys,
+    operators,
+    provisioning,
+    sites,
+)
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import ChomError, ValidationFailed
 
@@ -156,12 +166,41 @@ def plan(domain, site_type, php_version, options_json, vps_name):
 
 
 @chom_cli.command("reconcile")
-def reconcile():
-    """Resume operations whose job stopped (a worker killed, a server restarted)."""
+@click.option("--site", "site_ids", multiple=True, type=click.UUID,
+              help="Only this site (id); repeatable.")
+@click.option("--check-only", is_flag=True, help="Report drift; do not repair it.")
+def reconcile(site_ids, check_only):
+    """Resume stalled operations, then compare each active site with its VPS and repair drift.
+
+    Exits with status 1 when drift (or an unreachable VPS) remains unrepaired."""
     resumed = provisioning.resume_stalled_operations()
     for operation in resumed:
         click.echo(f"resumed {operation.kind} operation {operation.id} (site {operation.site_id})")
     click.echo(f"{len(resumed)} operation(s) resumed.")
+    reports = coherency.check_sites(list(site_ids) or None)
+    for report in reports:
+        state = "ok" if report.coherent else (report.error or "drift: " + "; ".join(report.drift))
+        click.echo(f"{report.domain} on {report.vps}: {state}")
+    repairs = [] if check_only else coherency.repair(reports)
+    for operation in repairs:
+        click.echo(f"repair operation {operation.id} queued (site {operation.site_id})")
+    click.echo(f"{len(reports)} site(s) checked, {sum(not r.coherent for r in reports)} "
+               f"incoherent, {len(repairs)} repair(s) queued.")
+    if any(r.error for r in reports) or (check_only and any(r.drift for r in reports)):
+        sys.exit(1)
+
+
+@chom_cli.group("billing")
+def billing_group():
+    """Billing upkeep."""
+
+
+@billing_group.command("enforce")
+def billing_enforce():
+    """Suspend the sites of tenants past their grace period or trial, resume paid ones (run
+    it periodically, e.g. hourly)."""
+    changed = billing_sync.enforce_standing()
+    click.echo(f"{changed} tenant(s) changed.")
 
 
 @chom_cli.command("rotate-keys")
@@ -170,6 +209,22 @@ def rotate_keys():
     for name, count in keys.rotate_encryption_keys().items():
         click.echo(f"{name}: {count} re-encrypted")
     click.echo("Done: the older keys can now be removed from CHOM_ENCRYPTION_KEYS.")
+
+
+@chom_cli.command("dashboards")
+@click.option("--tenant", "tenant_id", help="one tenant's id (default: every tenant)")
+def provision_dashboards(tenant_id):
+    """Create or update each tenant's Grafana folder, team permission and sites dashboard."""
+    try:
+        done = ({tenant_id: dashboards.provision_tenant_dashboards(tenant_id)} if tenant_id
+                else dashboards.provision_all_dashboards())
+    except ChomError as error:
+        _fail(error)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+    for tenant, result in done.items():
+        click.echo(f"tenant {tenant}: folder {result['folder']}, "
+                   f"dashboards {', '.join(result['dashboards'])}")
 
 
 @chom_cli.command("create-user")

@@ -47,6 +47,9 @@ def _engine_options(database_url: str) -> dict:
     if not database_url.startswith("sqlite"):
         options["pool_size"] = int(os.environ.get("CHOM_DB_POOL_SIZE", "10"))
         options["max_overflow"] = int(os.environ.get("CHOM_DB_MAX_OVERFLOW", "20"))
+        # A server that does not answer at all fails the attempt instead of hanging it.
+        options["connect_args"] = {"connect_timeout": int(
+            os.environ.get("CHOM_DB_CONNECT_TIMEOUT", "5"))}
     return options
 
 
@@ -62,6 +65,7 @@ def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
     database_url = env("DATABASE_URL") or f"sqlite:///{instance_path / 'chom.sqlite3'}"
     redis_url = env("REDIS_URL") or None
+    base_url = env("CHOM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     return {
         "SECRET_KEY": env("SECRET_KEY")
         or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32)),
@@ -79,6 +83,14 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_JOB_RETRY_INTERVALS": [
             int(x) for x in env("CHOM_JOB_RETRY_INTERVALS", "5,30,120").split(",") if x.strip()
         ],
+        # A notification that was not taken is sent again after these many seconds.
+        "CHOM_NOTIFY_RETRY_INTERVALS": [
+            int(x) for x in env("CHOM_NOTIFY_RETRY_INTERVALS", "10,60,300,1800,7200").split(",")
+            if x.strip()
+        ],
+        # Webhook URLs may point at loopback/private addresses (development, tests) only when on.
+        "CHOM_WEBHOOK_ALLOW_PRIVATE": env("CHOM_WEBHOOK_ALLOW_PRIVATE", "0").lower()
+        in ("1", "true", "yes"),
         # A job's lock on its VPS lives this long without renewal: how soon a killed job's
         # operations can be resumed by `flask chom reconcile`.
         "CHOM_SITE_LOCK_TTL": int(env("CHOM_SITE_LOCK_TTL", "60")),
@@ -89,6 +101,9 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_BREAKER_VPS_FAIL_MAX": int(env("CHOM_BREAKER_VPS_FAIL_MAX", "3")),
         "CHOM_BREAKER_VPS_RESET_SECONDS": float(env("CHOM_BREAKER_VPS_RESET_SECONDS", "60")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: limits keep applying per process, from memory, until it is back.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "CHOM_RATE_LIMIT_AUTH": env("CHOM_RATE_LIMIT_AUTH", "5/minute"),
         "CHOM_RATE_LIMIT_API": env("CHOM_RATE_LIMIT_API", "60/minute"),
         "CHOM_RATE_LIMIT_SENSITIVE": env("CHOM_RATE_LIMIT_SENSITIVE", "2/minute"),
@@ -101,10 +116,27 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_LOCAL_VPS_ROOT": env("CHOM_LOCAL_VPS_ROOT", str(instance_path / "local-vps")),
         "CHOM_SSH_KEY_PATH": env("CHOM_SSH_KEY_PATH"),
         "CHOM_HEALTH_QUEUE_DEGRADED_AT": int(env("CHOM_HEALTH_QUEUE_DEGRADED_AT", "1000")),
+        # Observability backends; each unset one is simply not used (its endpoints answer 503).
         "PROMETHEUS_URL": env("PROMETHEUS_URL"),
         "GRAFANA_URL": env("GRAFANA_URL"),
+        # A Grafana service account token (Admin: it creates folders, teams and permissions).
+        "GRAFANA_TOKEN": env("GRAFANA_TOKEN"),
         "LOKI_URL": env("LOKI_URL"),
         "ALERTMANAGER_URL": env("ALERTMANAGER_URL"),
+        "CHOM_BACKEND_TIMEOUT_SECONDS": float(env("CHOM_BACKEND_TIMEOUT_SECONDS", "5")),
+        # Tries per backend query while it fails transiently (backoff with full jitter).
+        "CHOM_BACKEND_RETRY_ATTEMPTS": int(env("CHOM_BACKEND_RETRY_ATTEMPTS", "3")),
+        "CHOM_BACKEND_RETRY_BASE_SECONDS": float(env("CHOM_BACKEND_RETRY_BASE_SECONDS", "0.2")),
+        # A backend's breaker opens after this many failed calls and lets one through again
+        # after this many seconds (DESIGN.md: Prometheus, Grafana, Loki 3 failures, 30 s).
+        # The database's breaker (DESIGN.md: 5 failures, 60 s) on new connections.
+        "CHOM_BREAKER_DB_FAIL_MAX": int(env("CHOM_BREAKER_DB_FAIL_MAX", "5")),
+        "CHOM_BREAKER_DB_RESET_SECONDS": float(env("CHOM_BREAKER_DB_RESET_SECONDS", "60")),
+        "CHOM_BREAKER_BACKEND_FAIL_MAX": int(env("CHOM_BREAKER_BACKEND_FAIL_MAX", "3")),
+        "CHOM_BREAKER_BACKEND_RESET_SECONDS": float(
+            env("CHOM_BREAKER_BACKEND_RESET_SECONDS", "30")),
+        # How long a backend's last good answer is kept to answer (degraded) while it is down.
+        "CHOM_DEGRADED_CACHE_SECONDS": int(env("CHOM_DEGRADED_CACHE_SECONDS", "86400")),
         "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
         "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
         # Reverse proxies (IPs/CIDRs) whose X-Forwarded-For the metrics scrape check believes.
@@ -115,6 +147,25 @@ def from_environment(instance_path: Path) -> dict:
         ),
         "ACME_CA_BUNDLE": env("ACME_CA_BUNDLE"),
         "ACME_CONTACT_EMAIL": env("ACME_CONTACT_EMAIL"),
+        # Outgoing mail (invitations, password resets). No MAIL_SERVER: messages are written
+        # as .eml files under MAIL_OUTBOX_DIR instead of being sent.
+        "MAIL_SERVER": env("MAIL_SERVER"),
+        "MAIL_PORT": int(env("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": env("MAIL_USE_TLS", "0").lower() in ("1", "true", "yes"),
+        "MAIL_USE_SSL": env("MAIL_USE_SSL", "0").lower() in ("1", "true", "yes"),
+        "MAIL_USERNAME": env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD"),
+        "MAIL_FROM": env("MAIL_FROM", "CHOM <noreply@localhost>"),
+        "MAIL_OUTBOX_DIR": env("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
+        "MAIL_CA_FILE": env("MAIL_CA_FILE"),
+        # Where links in emails point (never taken from a request's Host header).
+        "CHOM_BASE_URL": base_url,
+        # Invitations and password-reset links stay valid this long.
+        "CHOM_INVITATION_TTL_HOURS": int(env("CHOM_INVITATION_TTL_HOURS", "72")),
+        "CHOM_PASSWORD_RESET_TTL_MINUTES": int(env("CHOM_PASSWORD_RESET_TTL_MINUTES", "60")),
+        # Browser origins allowed to call the API with CORS (comma-separated); none by default.
+        "CHOM_CORS_ORIGINS": [o.strip() for o in env("CHOM_CORS_ORIGINS", "").split(",")
+                              if o.strip()],
         # Backups: S3-compatible storage when S3_BUCKET is set, else a directory.
         "S3_BUCKET": env("S3_BUCKET"),
         "S3_ENDPOINT_URL": env("S3_ENDPOINT_URL"),
@@ -135,6 +186,23 @@ def from_environment(instance_path: Path) -> dict:
         "CHOM_SCHEDULE_INTERVALS": _retention(env("CHOM_SCHEDULE_INTERVALS", "")),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET"),
+        # Where the stripe library sends API calls (tests point it at a local fake).
+        "STRIPE_API_BASE": env("STRIPE_API_BASE", "https://api.stripe.com"),
+        # A webhook whose signature timestamp is older than this many seconds is refused.
+        "STRIPE_WEBHOOK_TOLERANCE": int(env("STRIPE_WEBHOOK_TOLERANCE", "300")),
+        # The Stripe price id of each plan in `CHOM_PLANS`.
+        "CHOM_STRIPE_PRICES": {
+            plan: env(f"CHOM_STRIPE_PRICE_{plan.upper()}", f"price_chom_{plan}")
+            for plan in PLANS
+        },
+        # A tenant whose payment is past due keeps its sites this many days, with a warning.
+        "CHOM_BILLING_GRACE_DAYS": int(env("CHOM_BILLING_GRACE_DAYS", "7")),
+        # Alertmanager's webhook (POST /api/v1/webhooks/alertmanager) must present this bearer
+        # token; unset, the endpoint refuses every call.
+        "CHOM_ALERTMANAGER_WEBHOOK_TOKEN": env("CHOM_ALERTMANAGER_WEBHOOK_TOKEN") or None,
+        # Where Stripe's checkout and portal pages send the customer back: the console's
+        # billing page, which tells them how it went.
+        "CHOM_BILLING_RETURN_URL": env("CHOM_BILLING_RETURN_URL", f"{base_url}/billing"),
         # flask-smorest: the OpenAPI document, generated from the request schemas.
         "API_TITLE": "CHOM API",
         "API_VERSION": "v1",

@@ -7,12 +7,16 @@ import importlib
 import pluggy
 
 from chom import hookspecs
-from chom.plugin_api import SiteType
+from chom.plugin_api import ObservabilityBackend, SiteType
 
 # Built-ins register through the same hooks a third party uses (like pytest's default_plugins).
 DEFAULT_PLUGINS = (
     "chom.integration.transports.local",
     "chom.integration.transports.ssh",
+    "chom.integration.observability.prometheus",
+    "chom.integration.observability.loki",
+    "chom.integration.observability.grafana",
+    "chom.integration.observability.alertmanager",
 )
 
 
@@ -51,6 +55,17 @@ def transports(pm: pluggy.PluginManager) -> dict:
     found: dict = {}
     for batch in pm.hook.chom_register_transports():
         found.update(batch)
+    return found
+
+
+def observability_backends(pm: pluggy.PluginManager, config) -> dict[str, ObservabilityBackend]:
+    """Every configured observability backend by name; a name registered twice is an error."""
+    found: dict[str, ObservabilityBackend] = {}
+    for batch in pm.hook.chom_register_observability_backends(config=config):
+        for backend in batch:
+            if backend.name in found:
+                raise PluginError(f"observability backend {backend.name!r} is registered twice")
+            found[backend.name] = backend
     return found
 
 

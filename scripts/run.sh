@@ -8,7 +8,7 @@ flask=.venv/bin/flask
 
 $flask db upgrade
 $flask chom demo
-$flask chom reconcile   # operations a previous run left unfinished
+$flask chom reconcile || echo "reconcile: some sites need attention (see above)"   # unfinished operations, drift
 
 worker_pid=""
 if [ -n "${REDIS_URL:-}" ] && .venv/bin/python -c "

@@ -20,11 +20,15 @@ from sqlalchemy.engine import make_url
 from chom import create_app
 from chom.extensions import db
 from chom.services import operators
+from tests.fakes.stripe_server import StripeServer
 
 TEST_DATABASE_URL = os.environ.get(
     "CHOM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/chom_test"
 )
 TEST_REDIS_URL = os.environ.get("CHOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+# The real SMTP server (aiosmtpd) and the `mailbox` fixture, for every test that reads mail.
+pytest_plugins = ["tests.mail"]
+
 PASSWORD = "correct horse battery staple"
 # One key for every app of a test run, as for every process of one deployment.
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
@@ -55,15 +59,31 @@ def base_config(tmp_path: Path, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "CHOM_LOCAL_VPS_ROOT": str(tmp_path / "local-vps"),
         "WTF_CSRF_ENABLED": False,
+        # Webhook receivers in tests listen on loopback.
+        "CHOM_WEBHOOK_ALLOW_PRIVATE": True,
     }
     config.update(overrides)
     return config
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def stripe_server():
+    """The fake Stripe API (tests/fakes/stripe_server.py), once per test session."""
+    server = StripeServer().start()
+    yield server
+    server.stop()
+
+
+def stripe_config(server: StripeServer) -> dict:
+    """Settings that point the app's stripe library at the fake."""
+    return {"STRIPE_SECRET_KEY": server.fake.api_key, "STRIPE_API_BASE": server.url,
+            "STRIPE_WEBHOOK_SECRET": server.fake.webhook_secret}
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, stripe_server):
     recreate_postgres_database(TEST_DATABASE_URL)
-    app = create_app(base_config(tmp_path_factory.mktemp("chom")))
+    app = create_app(base_config(tmp_path_factory.mktemp("chom"), **stripe_config(stripe_server)))
     with app.app_context():
         flask_migrate.upgrade()  # the schema comes from the migrations, as in production
     yield app
@@ -136,6 +156,9 @@ class Account:
     def delete(self, path, **kwargs):
         return self._call("DELETE", path, **kwargs)
 
+    def patch(self, path, **kwargs):
+        return self._call("PATCH", path, **kwargs)
+
     def create_site(self, domain: str, type: str = "html", headers=None, **extra):
         return self.post("/api/v1/sites", headers=headers,
                          json={"domain": domain, "type": type, **extra})
@@ -164,3 +187,40 @@ def register(client):
         return Account(client, response.json["data"], PASSWORD)
 
     return _register
+
+
+# --- The observability stack (real Prometheus, Alertmanager, node exporter; fakes for Loki and
+# Grafana), started once per session by the tests that ask for it.
+
+
+@pytest.fixture(scope="session")
+def observability_stack(tmp_path_factory):
+    from tests.stack import start_stack
+
+    stack = start_stack(tmp_path_factory.mktemp("observability"))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def observed_app(app, observability_stack, tmp_path_factory):
+    """An app on the session's (migrated) database pointed at the observability stack, in rq
+    mode so its breakers and degraded cache live in Redis as in production (on a queue of its
+    own that nothing is enqueued on)."""
+    config = base_config(tmp_path_factory.mktemp("observed"), CHOM_JOB_MODE="rq",
+                         REDIS_URL=TEST_REDIS_URL, CHOM_QUEUE_NAME="chom-test-observed",
+                         CHOM_BACKEND_RETRY_BASE_SECONDS=0.01, **observability_stack.config)
+    observed = create_app(config)
+    assert observed.extensions["chom_queue"].mode == "rq"
+    yield observed
+    with observed.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def observed_client(observed_app, clean_app):
+    """A client of `observed_app`, with every backend breaker closed and no answer cached."""
+    from tests.stack import reset_backend_state
+
+    reset_backend_state()
+    return observed_app.test_client()

@@ -35,10 +35,12 @@ def _descendants(pid: int) -> list[int]:
 class RqWorkers:
     """An app in rq mode on a queue of its own, and the worker processes that serve it."""
 
-    def __init__(self, tmp_path: Path, extra_env: dict | None = None, **config) -> None:
+    def __init__(self, tmp_path: Path, extra_env: dict | None = None, *,
+                 redis_url: str = TEST_REDIS_URL, **config) -> None:
         self.extra_env = extra_env or {}
+        self.redis_url = redis_url
         self.queue_name = f"chom-test-{uuid.uuid4().hex[:8]}"
-        self.config = base_config(tmp_path, CHOM_JOB_MODE="rq", REDIS_URL=TEST_REDIS_URL,
+        self.config = base_config(tmp_path, CHOM_JOB_MODE="rq", REDIS_URL=redis_url,
                                   CHOM_QUEUE_NAME=self.queue_name, **config)
         self.app = create_app(self.config)
         assert self.app.extensions["chom_queue"].mode == "rq"
@@ -50,7 +52,7 @@ class RqWorkers:
             **os.environ,
             "FLASK_APP": "wsgi",
             "DATABASE_URL": TEST_DATABASE_URL,
-            "REDIS_URL": TEST_REDIS_URL,
+            "REDIS_URL": self.redis_url,
             "CHOM_JOB_MODE": "rq",
             "CHOM_QUEUE_NAME": self.queue_name,
             "CHOM_ENCRYPTION_KEYS": self.config["CHOM_ENCRYPTION_KEYS"],
@@ -91,9 +93,10 @@ class RqWorkers:
                 os.killpg(process.pid, signal.SIGKILL)
         for n in range(len(self.processes)):  # shown by pytest when a test fails
             print((self.logs / f"worker{n}.log").read_text()[-3000:])
-        connection = redis.Redis.from_url(TEST_REDIS_URL)
-        for key in connection.scan_iter(f"rq:*{self.queue_name}*"):
-            connection.delete(key)
+        connection = redis.Redis.from_url(self.redis_url)
+        with contextlib.suppress(redis.RedisError):  # a test may have stopped its Redis
+            for key in connection.scan_iter(f"rq:*{self.queue_name}*"):
+                connection.delete(key)
 
     def account(self, organization: str = "Queue Co") -> Account:
         client = self.app.test_client()

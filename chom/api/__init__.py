@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_cors import CORS
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -10,14 +11,20 @@ from chom.api import (
     views_account,
     views_auth,
     views_backups,
+    views_billing,
     views_health,
+    views_notifications,
+    views_observability,
     views_sites,
+    views_team,
+    views_webhooks,
 )
 from chom.api.schemas import Problem
 from chom.services.errors import ChomError
 
 BLUEPRINTS = (views_auth.blp, views_sites.blp, views_backups.blp, views_account.blp,
-              views_health.blp)
+              views_health.blp, views_notifications.blp, views_team.blp, views_billing.blp,
+              views_webhooks.blp, views_observability.blp)
 
 
 class ChomApi(Api):
@@ -45,3 +52,14 @@ def init_app(app) -> None:
     app.register_error_handler(ChomError, problems.from_service_error)
     app.register_error_handler(Exception, problems.internal_error)
     app.extensions["chom_api"] = api
+    init_cors(app)
+
+
+def init_cors(app) -> None:
+    """CORS on the API for the origins in `CHOM_CORS_ORIGINS` only (none by default). Bearer
+    tokens, not cookies, authenticate the API: credentials are never allowed cross-origin."""
+    origins = app.config.get("CHOM_CORS_ORIGINS") or []
+    if origins:
+        CORS(app, resources={r"/api/*": {"origins": origins}}, supports_credentials=False,
+             allow_headers=["Authorization", "Content-Type", "X-Tenant-ID", "X-Correlation-ID"],
+             expose_headers=["X-Correlation-ID", "Retry-After", "Location"], max_age=600)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from flask import g, request
 
 from chom.models.scoping import enter_scope
-from chom.services import accounts
+from chom.services import accounts, organizations
 from chom.services.errors import NotAuthenticated
 from chom.services.tenancy import Actor, RequestInfo, actor_from_reach
+
+# What a member without 2FA may still do when the organization requires it: set it up, see
+# who they are, and log out (revoke the token).
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset({
+    "auth.me", "auth.two_factor_setup", "auth.two_factor_enable", "account.revoke_token",
+})
 
 
 def _bearer() -> str | None:
@@ -50,6 +56,8 @@ def current_actor() -> Actor:
         token_id=grant.token_id,
         request=request_info(),
     )
+    if request.endpoint not in TWO_FACTOR_SETUP_ENDPOINTS:
+        organizations.enforce_two_factor(actor)
     enter_scope(actor.scope)
     g.chom_actor = actor
     return actor

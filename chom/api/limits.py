@@ -16,3 +16,7 @@ sensitive_limit = limiter.limit(
 login_account_limit = limiter.limit(
     _setting("CHOM_RATE_LIMIT_LOGIN_ACCOUNT"), key_func=login_account_key, scope="login-account"
 )
+# Password-reset emails naming one account, from any address: no inbox can be flooded.
+reset_account_limit = limiter.limit(
+    _setting("CHOM_RATE_LIMIT_LOGIN_ACCOUNT"), key_func=login_account_key, scope="reset-account"
+)

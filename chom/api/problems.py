@@ -7,7 +7,7 @@ import logging
 from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from chom.services import errors
+from chom.services import errors, outages
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +18,19 @@ SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
     errors.TwoFactorRequired: (401, "two-factor-required"),
     errors.ValidationFailed: (422, "validation-failed"),
     errors.NotAuthenticated: (401, "not-authenticated"),
+    errors.TwoFactorSetupRequired: (403, "two-factor-setup-required"),
     errors.PermissionDenied: (403, "forbidden"),
     errors.NotFound: (404, "not-found"),
     errors.DomainTaken: (409, "domain-taken"),
+    errors.PlanTooSmall: (409, "plan-too-small"),
     errors.Conflict: (409, "conflict"),
     errors.QuotaExceeded: (402, "quota-exceeded"),
     errors.NoCapacity: (503, "no-capacity"),
+    errors.MailUnavailable: (503, "mail-unavailable"),
+    errors.PaymentRequired: (402, "payment-required"),
+    errors.InvalidWebhook: (400, "invalid-webhook"),
+    errors.BillingUnavailable: (503, "billing-unavailable"),
+    errors.ObservabilityUnavailable: (503, "observability-unavailable"),
 }
 
 
@@ -135,6 +142,14 @@ _SLUGS = {
 
 
 def internal_error(error: Exception) -> Response:
+    dependency = outages.unavailable_dependency(error)
+    if dependency is not None:
+        log.warning("%s unavailable on %s %s: %s", dependency, request.method, request.path,
+                    error)
+        return problem(503, "Service Unavailable",
+                       f"The {dependency} is not reachable right now; try again shortly.",
+                       "unavailable",
+                       headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)})
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
     return problem(500, "Internal Server Error", "Something went wrong on our side.",
                    "internal-error")

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from chom.integration.executor import PlanFailed, StepOutcome, TransportError, run_program
 from chom.integration.plan_script import (
     MARKER,
-    PRELUDE,
     Profile,
     UnsafeStep,
+    prelude,
     q,
     remove_if_there,
     step_function,
@@ -148,7 +148,7 @@ def _reloads(groups: list[tuple[int, Plan]], profile: Profile) -> list[str]:
 
 def compile_batch(plans: list[tuple[int, Plan]], profile: Profile) -> str:
     """The bash program applying every `(group number, plan)` in order, reloads at the end."""
-    parts = [*PRELUDE]
+    parts = prelude()
     parts += [_group(g, plan, profile) for g, plan in plans]
     parts += _blocks(plans, profile)
     parts += _reloads(plans, profile)

@@ -14,6 +14,7 @@ import re
 import shlex
 from collections.abc import Callable
 
+from chom.log_context import correlation_id
 from chom.plugin_api import (
     DropDatabase,
     EnsureDatabase,
@@ -298,12 +299,18 @@ def step_function(name: str, step: Step, profile: Profile) -> str:
     return f"{name}() {{\n  {body}\n}}"
 
 
-PRELUDE = ("set -u", "umask 022", "cd /")
+def prelude() -> list[str]:
+    """The lines every program starts with. The correlation id of the request or job that
+    runs it goes into its environment, so what the commands log on the VPS can be traced back."""
+    lines = ["set -u", "umask 022", "cd /"]
+    if (current := correlation_id.get()) is not None:
+        lines.append(f"export CHOM_CORRELATION_ID={q(current)}")
+    return lines
 
 
 def compile_plan(plan: Plan, profile: Profile) -> str:
     """The bash program that applies `plan` on a VPS with this profile."""
-    parts = list(PRELUDE)
+    parts = prelude()
     for index, step in enumerate(plan.steps, start=1):
         parts.append(
             f"{step_function(f'chom_step_{index}', step, profile)}\n"

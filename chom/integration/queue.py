@@ -22,6 +22,11 @@ from werkzeug.utils import import_string
 log = logging.getLogger(__name__)
 
 
+class QueueUnavailable(RuntimeError):
+    """Redis did not take the job: whatever the job was for must stay recorded elsewhere (an
+    Operation row) so that it can be handed over again once Redis is back."""
+
+
 class LockBusy(RuntimeError):
     """Another job holds the lock: retry later."""
 
@@ -134,15 +139,18 @@ class RQQueue:
         on_failure: str | None = None,
     ) -> str:
         retry = Retry(max=retries, interval=retry_intervals or [10]) if retries else None
-        job = self.queue.enqueue(
-            func_path,
-            *args,
-            job_id=job_id,
-            retry=retry,
-            meta=meta or {},
-            job_timeout=timeout,
-            on_failure=Callback(on_failure) if on_failure else None,
-        )
+        try:
+            job = self.queue.enqueue(
+                func_path,
+                *args,
+                job_id=job_id,
+                retry=retry,
+                meta=meta or {},
+                job_timeout=timeout,
+                on_failure=Callback(on_failure) if on_failure else None,
+            )
+        except redis.RedisError as error:
+            raise QueueUnavailable(f"Redis did not take job {job_id}: {error}") from error
         return job.id
 
     def depth(self) -> int:

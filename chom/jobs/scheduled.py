@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from chom.integration.scheduler import LeaderCronScheduler
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
-from chom.services import backup_schedule, provisioning, renewals, usage
+from chom.services import backup_schedule, coherency, provisioning, renewals, usage
 
 
 def daily_backups() -> None:
@@ -28,8 +28,10 @@ def certificate_renewals() -> None:
 
 
 def reconcile() -> None:
-    """Coherency: resume operations whose job stopped (`flask chom reconcile`)."""
+    """Health and coherency (`flask chom reconcile`): resume operations whose job stopped,
+    then compare each active site with its VPS and repair drift."""
     provisioning.resume_stalled_operations()
+    coherency.repair(coherency.check_sites())
 
 
 def backup_retention() -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
+import redis
+from redis.backoff import FullJitterBackoff
 from rq import SimpleWorker
 
 from chom.integration.queue import current_queue
+
+log = logging.getLogger(__name__)
+
+# Waiting for Redis to come back: full jitter, from 0.5 s up to 30 s between attempts.
+REDIS_BACKOFF = FullJitterBackoff(cap=30, base=0.5)
 
 
 class AppWorker(SimpleWorker):
@@ -22,10 +32,32 @@ class AppWorker(SimpleWorker):
             return super().perform_job(*args, **kwargs)
 
 
+def _wait_for_redis(connection: redis.Redis) -> None:
+    failures = 0
+    while True:
+        try:
+            connection.ping()
+            return
+        except (redis.ConnectionError, redis.TimeoutError):
+            failures += 1
+            time.sleep(REDIS_BACKOFF.compute(failures))
+
+
 def run_worker(app, *, burst: bool = False) -> bool:
+    """Work on CHOM's queue until stopped (or, with `burst`, until it is empty).
+
+    rq gives up when Redis goes away under a job it is finishing; this worker then waits for
+    Redis and works on in the same process. What Redis lost meanwhile is recorded as
+    Operations in the database, and `flask chom reconcile` (scheduled) hands it over again.
+    """
     queue = current_queue()
     if queue.mode != "rq":
         raise SystemExit("No Redis answers at REDIS_URL: jobs run inside the web process.")
     AppWorker.app = app
-    worker = AppWorker([queue.queue], connection=queue.connection)
-    return worker.work(burst=burst, with_scheduler=True)
+    while True:
+        worker = AppWorker([queue.queue], connection=queue.connection)
+        try:
+            return worker.work(burst=burst, with_scheduler=True)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            log.warning("lost Redis (%s); working on once it answers again", error)
+            _wait_for_redis(queue.connection)

@@ -5,6 +5,7 @@ from chom.models.audit import AuditLog
 from chom.models.base import Base
 from chom.models.billing import Subscription, WebhookEvent
 from chom.models.fleet import VpsAllocation, VpsServer
+from chom.models.notifications import CHANNEL_KINDS, NotificationChannel
 from chom.models.organizations import TENANT_STATUSES, Organization, Tenant
 from chom.models.sites import (
     BACKUP_STATUSES,
@@ -23,8 +24,10 @@ __all__ = [
     "BACKUP_STATUSES",
     "Backup",
     "Base",
+    "CHANNEL_KINDS",
     "Invitation",
     "Membership",
+    "NotificationChannel",
     "OPERATION_STATUSES",
     "Operation",
     "Organization",

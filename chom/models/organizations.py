@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chom.models.base import Base, OrganizationOwned, PublicId, Timestamps
@@ -31,5 +31,12 @@ class Tenant(PublicId, Timestamps, OrganizationOwned, Base):
     plan: Mapped[str] = mapped_column(String(40), default="starter")
     status: Mapped[str] = mapped_column(String(20), default="trialing")
     trial_ends_at: Mapped[datetime | None]
+    # The item of the organization's Stripe subscription that bills this tenant.
+    stripe_subscription_item_id: Mapped[str | None] = mapped_column(String(100))
+    # When the payment became past due (the grace period counts from here).
+    past_due_since: Mapped[datetime | None]
+    # Set while billing holds the tenant's sites suspended; the sites it suspended, to resume.
+    billing_suspended_at: Mapped[datetime | None]
+    billing_suspended_sites: Mapped[list | None] = mapped_column(JSON, default=list)
 
     organization: Mapped[Organization] = relationship(back_populates="tenants")

@@ -23,7 +23,12 @@ from chom.integration.queue import current_queue
 from chom.models import Operation, Site, VpsServer
 from chom.models.scoping import unscoped
 from chom.models.sites import OPERATION_STATUSES, SITE_STATUSES
-from chom.reliability.breakers import breaker_for, state_value
+from chom.reliability.breakers import (
+    backend_breaker,
+    breaker_for,
+    database_breaker,
+    state_value,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +73,8 @@ class BusinessCollector:
         context = contextlib.nullcontext() if has_app_context() else self.app.app_context()
         with context:
             for source, produce in (("database", self._database_metrics),
-                                    ("queue", self._queue_metrics)):
+                                    ("queue", self._queue_metrics),
+                                    ("breakers", self._breaker_metrics)):
                 started = time.perf_counter()
                 families, ok = self._read(source, produce)
                 up.add_metric([source], ok)
@@ -95,7 +101,9 @@ class BusinessCollector:
             yield self._sites()
             yield from self._operations()
             yield from self._fleet()
-            yield self._breakers()
+
+    def _breaker_metrics(self) -> Iterator[Metric]:
+        yield self._breakers()
 
     def _sites(self) -> Metric:
         rows = db.session.execute(
@@ -184,11 +192,20 @@ class BusinessCollector:
         yield servers
 
     def _breakers(self) -> Metric:
-        """Each SSH VPS's circuit breaker, as stored (in Redis in rq mode: shared by all)."""
-        rows = db.session.execute(
-            select(VpsServer.id, VpsServer.name).where(VpsServer.transport == "ssh")
-            .order_by(VpsServer.name)
-        ).all()
+        """The database's, each SSH VPS's and each observability backend's circuit breaker, as
+        stored (in Redis in rq mode: shared by all). With the database down, its own breaker
+        is still reported (the VPS list is what is missing)."""
+        try:
+            with unscoped():
+                rows = db.session.execute(
+                    select(VpsServer.id, VpsServer.name).where(VpsServer.transport == "ssh")
+                    .order_by(VpsServer.name)
+                ).all()
+        except Exception:
+            log.warning("VPS list unreadable for their breakers' states")
+            with contextlib.suppress(Exception):
+                db.session.rollback()
+            rows = []
         family = GaugeMetricFamily(self._name("circuit_breaker_state"),
                                    "Circuit breaker state: 0 closed, 1 half-open, 2 open",
                                    labels=["service", "name"])
@@ -197,6 +214,16 @@ class BusinessCollector:
                 family.add_metric(["vps", row.name], state_value(breaker_for(row)))
             except Exception:
                 log.exception("circuit breaker state of %s unreadable", row.name)
+        try:
+            family.add_metric(["database", "database"],
+                              state_value(database_breaker(self.app)))
+        except Exception:
+            log.exception("circuit breaker state of the database unreadable")
+        for name in sorted(self.app.extensions.get("chom_observability", {})):
+            try:
+                family.add_metric([name, name], state_value(backend_breaker(name)))
+            except Exception:
+                log.exception("circuit breaker state of %s unreadable", name)
         return family
 
     # -- queue ------------------------------------------------------------------------------

@@ -15,6 +15,18 @@ from typing import Any, BinaryIO
 import pluggy
 
 from chom.plugin_api.backups import BackupPart, DatabaseDump, DirectoryArchive
+from chom.plugin_api.observability import (
+    AlertsBackend,
+    BackendError,
+    BackendUnavailable,
+    DashboardsBackend,
+    LogsBackend,
+    MetricsBackend,
+    ObservabilityBackend,
+    SiteRef,
+    TenantRef,
+    Window,
+)
 from chom.plugin_api.steps import (
     DropDatabase,
     EnsureDatabase,
@@ -171,7 +183,7 @@ class SiteType(ABC):
         return builders[action](site)
 
 
-# --- Transports and observability backends (built-ins use the same hooks) -------------------
+# --- Transports (built-ins use the same hooks); observability backends: observability.py ---
 
 
 @dataclass(frozen=True)
@@ -236,18 +248,16 @@ class Transport(ABC):
         """Release any connection held."""
 
 
-class ObservabilityBackend(ABC):
-    """Metrics, logs, dashboards or alerts for the fleet."""
-
-    #: component name shown in `/api/v1/observability/health/{component}`
-    name: str
-
-    @abstractmethod
-    def health(self) -> dict[str, Any]:
-        """Return `{"status": "ok"|"down", ...}` without raising."""
-
-
 __all__ = [
+    "AlertsBackend",
+    "BackendError",
+    "BackendUnavailable",
+    "DashboardsBackend",
+    "LogsBackend",
+    "MetricsBackend",
+    "SiteRef",
+    "TenantRef",
+    "Window",
     "PLAN_ACTIONS",
     "BackupPart",
     "DatabaseDump",

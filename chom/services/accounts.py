@@ -136,6 +136,13 @@ def _new_token(
     return token, plain
 
 
+def login_token_for(user: User, organization_id: uuid.UUID) -> str:
+    """A new log-in token (all abilities of the role) in that organization, added to the
+    session for the caller to commit; returns the plain value, shown once."""
+    _, plain = _new_token(user, organization_id, name="login", abilities=["*"])
+    return plain
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User
@@ -263,6 +270,12 @@ def revoke_token(actor: Actor, token_id: uuid.UUID) -> None:
     token.revoked_at = utcnow()
     audit.record(actor, "token.revoked", token)
     db.session.commit()
+
+
+def active_user(user_id: uuid.UUID) -> User | None:
+    """The user with this id when active (an authentication look-up)."""
+    with unscoped():
+        return db.session.scalar(select(User).where(User.id == user_id, User.is_active))
 
 
 def user_for_session(session_id: str) -> User | None:

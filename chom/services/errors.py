@@ -32,6 +32,11 @@ class PermissionDenied(ChomError):
     """Your role does not allow this action."""
 
 
+class TwoFactorSetupRequired(PermissionDenied):
+    """Your organization requires two-factor authentication: set it up first
+    (POST /api/v1/auth/2fa/setup, then /api/v1/auth/2fa/enable)."""
+
+
 class ValidationFailed(ChomError):
     """The request has invalid fields."""
 
@@ -54,3 +59,27 @@ class QuotaExceeded(ChomError):
 
 class NoCapacity(ChomError):
     """No VPS in the fleet has room for this site right now."""
+
+
+class MailUnavailable(ChomError):
+    """The mail server did not take the message; try again later."""
+
+
+class PlanTooSmall(Conflict):
+    """The tenant uses more than the chosen plan allows."""
+
+
+class PaymentRequired(ChomError):
+    """The tenant's subscription is not paid: sites are suspended and none can be created."""
+
+
+class InvalidWebhook(ChomError):
+    """The webhook is unsigned, forged, signed for another secret, or stale."""
+
+
+class BillingUnavailable(ChomError):
+    """The payment provider could not be reached or refused the request."""
+
+
+class ObservabilityUnavailable(ChomError):
+    """The metrics, logs or alerts backend is not available, and no earlier answer is kept."""

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from chom.extensions import db
-from chom.models import Site, User, VpsServer
+from chom.models import NotificationChannel, Site, User, VpsServer
 from chom.models.scoping import unscoped
 
 # Every encrypted column: (model, attribute).
@@ -22,6 +22,7 @@ ENCRYPTED_COLUMNS = (
     (Site, "ssl_key_encrypted"),
     (VpsServer, "ssh_private_key_encrypted"),
     (User, "totp_secret_encrypted"),
+    (NotificationChannel, "secret_encrypted"),
 )
 # Encrypted files in the instance folder.
 ENCRYPTED_FILES = ("acme_account.key.enc",)

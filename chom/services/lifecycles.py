@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from flask import current_app
 
 from chom.extensions import db
-from chom.models import Operation
+from chom.models import Operation, Site
 from chom.models.base import utcnow
 from chom.plugin_api import EnsureDirectory, ExtractArchive, Plan
 from chom.plugins import current_site_types
+from chom.services import notifications
 from chom.services.site_profile import site_context
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ LIFECYCLES = {
     "suspend": Lifecycle("suspend", "suspended", "suspended", "chom_site_suspended"),
     "resume": Lifecycle("resume", "provisioning", "active", None),
     "deploy_content": Lifecycle("deploy_content", None, None, None, fails_site=False),
+    # Re-applies the provision plan to a site that drifted (`services.coherency`).
+    "repair": Lifecycle("provision", None, "active", None, fails_site=False),
     # Run alone, by `services.backup_runs`: a failed backup or restore fails only itself.
     "backup": Lifecycle("backup", None, None, None, fails_site=False),
     "restore": Lifecycle("restore", None, "active", None, fails_site=False),
@@ -58,14 +61,24 @@ def _content_plan(operation: Operation, context) -> Plan:
 CORE_PLANS = {"deploy_content": _content_plan}
 
 
+def current_context(site: Site):
+    """The site's `SiteContext` as it is now, its database password decrypted."""
+    secret_box = current_app.extensions["chom_secrets"]
+    password = secret_box.decrypt(site.db_password_encrypted) \
+        if site.db_password_encrypted else None
+    return site_context(site, site.vps, password)
+
+
+def site_type_plan(site: Site, action: str) -> Plan:
+    """The site type's plan for `action` on `site` as it is now."""
+    return current_site_types()[site.type].plan_for(action, current_context(site))
+
+
 def build_plan(operation: Operation):
     """`(lifecycle, site context, plan)` for the operation, from its site as it is now."""
     site = operation.site
     lifecycle = LIFECYCLES[operation.kind]
-    secret_box = current_app.extensions["chom_secrets"]
-    password = secret_box.decrypt(site.db_password_encrypted) \
-        if site.db_password_encrypted else None
-    context = site_context(site, site.vps, password)
+    context = current_context(site)
     core_plan = CORE_PLANS.get(lifecycle.action)
     plan = (core_plan(operation, context) if core_plan
             else current_site_types()[site.type].plan_for(lifecycle.action, context))
@@ -86,6 +99,10 @@ def finish(operation, site, status, error, lifecycle: Lifecycle | None = None, *
         if lifecycle is None or lifecycle.fails_site:
             site.status = "failed"
         append_log(operation, f"failed: {error}")
+        if lifecycle is not None and lifecycle.action == "provision":
+            notifications.notify_tenant(site.tenant_id, "site.provisioning_failed", {
+                "site_id": str(site.id), "domain": site.domain,
+                "operation_id": str(operation.id), "error": (error or "")[:1000]})
     else:
         site.status = lifecycle.done_status or site.status
         if lifecycle.done_status == "deleted":

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage",
-                    "backups:read"})
-# A download link hands out the site's database: members and up, as for restoring.
-MEMBER = VIEWER | {"sites:write", "backups:write", "backups:download"}
+                    "monitoring:read", "backups:read"})
+# A backup's download link hands out the site's database: members and up, as for restoring.
+MEMBER = VIEWER | {"sites:write", "alerts:silence", "backups:write", "backups:download"}
 ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
-                  "backups:delete"}
-OWNER = ADMIN | {"billing:manage", "organization:delete"}
+                  "notifications:manage", "backups:delete"}
+# Owners alone touch owners, the organization's security settings and its ownership.
+OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": VIEWER,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from chom.extensions import db
 from chom.integration.executor import PlanFailed, TransportError
-from chom.integration.queue import current_queue
+from chom.integration.queue import QueueUnavailable, current_queue
 from chom.log_context import correlation_id
 from chom.models import Operation
 from chom.models.base import utcnow
@@ -39,17 +39,22 @@ def enqueue_operation(operation: Operation) -> None:
 
     Transient failures (a connection lost, an earlier operation unfinished) are retried after
     `CHOM_JOB_RETRY_INTERVALS`; a step that fails on the VPS fails the operation at once.
+    With Redis unreachable the operation stays `queued` in the database (already committed),
+    and `resume_stalled_operations` (`flask chom reconcile`, scheduled) hands it over later.
     """
     intervals = current_app.config["CHOM_JOB_RETRY_INTERVALS"]
-    current_queue().enqueue(
-        PROVISION_JOB,
-        str(operation.id),
-        job_id=operation.job_id,
-        retries=len(intervals),
-        retry_intervals=intervals,
-        meta={"correlation_id": operation.correlation_id, "site_id": str(operation.site_id)},
-        on_failure=PROVISION_FAILED,
-    )
+    try:
+        current_queue().enqueue(
+            PROVISION_JOB,
+            str(operation.id),
+            job_id=operation.job_id,
+            retries=len(intervals),
+            retry_intervals=intervals,
+            meta={"correlation_id": operation.correlation_id, "site_id": str(operation.site_id)},
+            on_failure=PROVISION_FAILED,
+        )
+    except QueueUnavailable as error:
+        log.warning("operation %s stays queued until the queue is back: %s", operation.id, error)
 
 
 def run_operation(operation_id: str) -> None:

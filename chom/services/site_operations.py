@@ -8,8 +8,9 @@ import uuid
 from sqlalchemy import func, select
 
 from chom.extensions import db
+from chom.log_context import correlation_id as current_correlation_id
 from chom.models import Operation, Site
-from chom.services import audit
+from chom.services import audit, billing_plans
 from chom.services.errors import Conflict, NotFound
 from chom.services.lookup import get_or_not_found
 from chom.services.provisioning import enqueue_operation
@@ -45,6 +46,8 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
         kind, allowed = SITE_ACTIONS[action]
         if allowed is not None and site.status not in allowed:
             raise Conflict(f"Cannot {action} a site that is {site.status}.")
+        if action == "resume":  # billing suspends the sites of a tenant that has not paid
+            billing_plans.require_good_standing(actor.tenant)
     in_flight = db.session.scalar(
         select(Operation).where(
             Operation.site_id == site.id,
@@ -60,10 +63,11 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     return start_operation(actor, site, kind)
 
 
-def start_operation(actor: Actor, site: Site, kind: str, *, payload: bytes | None = None
+def start_operation(actor: Actor | None, site: Site, kind: str, *, payload: bytes | None = None
                     ) -> Operation:
     """Record an Operation for `site`, commit, and hand it to the queue (the one place
-    operations begin). `payload` is what the operation carries to the VPS."""
+    operations begin). `payload` is what the operation carries to the VPS; `actor` is None
+    for the platform's own work (repairs, scheduled jobs)."""
     operation = new_operation(actor, site, kind)
     operation.payload = payload
     db.session.commit()
@@ -81,14 +85,15 @@ def get_operation(actor: Actor, operation_id) -> Operation:
     return get_or_not_found(Operation, operation_id, "Operation")
 
 
-def new_operation(actor: Actor, site: Site, kind: str) -> Operation:
+def new_operation(actor: Actor | None, site: Site, kind: str) -> Operation:
     operation = Operation(
         id=uuid.uuid4(),
         tenant_id=site.tenant_id,
         site_id=site.id,
         kind=kind,
         status="queued",
-        correlation_id=actor.request.correlation_id,
+        correlation_id=(actor.request.correlation_id if actor else None)
+        or current_correlation_id.get() or uuid.uuid4().hex,
     )
     operation.job_id = f"op-{operation.id}"
     db.session.add(operation)

@@ -19,7 +19,7 @@ from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import Plan
 from chom.plugins import current_site_types
-from chom.services import audit, fleet
+from chom.services import audit, billing_plans, fleet
 from chom.services.errors import (
     DomainTaken,
     QuotaExceeded,
@@ -182,17 +182,27 @@ def _domain_is_taken(domain: str) -> bool:
 
 
 def _reserve_site_slots(tenant: Tenant, count: int = 1) -> None:
-    """Lock the tenant row, then count: concurrent creates for one tenant run one at a time."""
+    """Lock the tenant row, then check standing and count: concurrent creates for one tenant
+    run one at a time, against the plan and status the subscription sync last wrote."""
     db.session.execute(update(Tenant).where(Tenant.id == tenant.id).values(updated_at=utcnow()))
-    limit = plan_limits(tenant)["max_sites"]
-    if limit is None:
+    db.session.refresh(tenant)  # the plan or status may have changed since it was loaded
+    billing_plans.require_good_standing(tenant)
+    plan = billing_plans.plan_named(tenant.plan)
+    if plan.storage_bytes is not None:
+        stored = billing_plans.storage_in_use()
+        if stored >= plan.storage_bytes:
+            raise QuotaExceeded(
+                f"The {plan.name} plan allows {plan.storage_gb} GB of storage and "
+                f"{stored} bytes are in use.", storage_limit_bytes=plan.storage_bytes,
+                storage_used_bytes=stored)
+    if plan.max_sites is None:
         return
-    used = db.session.scalar(select(func.count(Site.id)).where(Site.deleted_at.is_(None)))
-    if used + count > limit:
+    used = billing_plans.sites_in_use()
+    if used + count > plan.max_sites:
         asked = "" if count == 1 else f"; {count} were asked for"
         raise QuotaExceeded(
-            f"The {tenant.plan} plan allows {limit} sites and {used} are in use{asked}.",
-            limit=limit,
+            f"The {plan.name} plan allows {plan.max_sites} sites and {used} are in use{asked}.",
+            limit=plan.max_sites,
             used=used,
         )
 

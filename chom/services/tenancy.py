@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.sql import FromClause
 
 from chom.extensions import db
-from chom.models import ApiToken, Membership, Tenant, User
+from chom.models import ApiToken, Membership, Organization, Tenant, User
 from chom.models.scoping import Scope, unscoped
 from chom.models.users import membership_tenants
 from chom.services import policy
@@ -24,6 +24,7 @@ from chom.services.errors import NotFound, PermissionDenied
 
 _memberships = Membership.__table__
 _tenants = Tenant.__table__
+_organizations = Organization.__table__
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Actor:
     abilities: list[str] | None = None
     token_id: uuid.UUID | None = None
     request: RequestInfo = field(default_factory=RequestInfo)
+    # The organization requires 2FA and this user has not turned it on.
+    two_factor_missing: bool = False
 
     @_loaded
     def user(self) -> User:
@@ -140,15 +143,17 @@ class Actor:
 def join_reach(base: FromClause, membership_on) -> FromClause:
     """`base` outer-joined to the membership matched by `membership_on` and to every tenant it
     reaches: all of the organization's tenants for an owner or an all-tenants membership, else
-    the organization's tenants listed for it. One row per reachable tenant (tenant columns
-    NULL when none is reachable; membership columns NULL when there is no membership)."""
-    m, t, mt = _memberships, _tenants, membership_tenants
+    the organization's tenants listed for it, with the membership's organization. One row per
+    reachable tenant (tenant columns NULL when none is reachable; membership columns NULL when
+    there is no membership). `base` must hold the users table (for `REACH_COLUMNS`)."""
+    m, t, mt, o = _memberships, _tenants, membership_tenants, _organizations
     listed = exists().where(mt.c.membership_id == m.c.id, mt.c.tenant_id == t.c.id)
     reaches = and_(
         t.c.organization_id == m.c.organization_id,
         or_(m.c.all_tenants, m.c.role == "owner", listed),
     )
-    return base.outerjoin(m, membership_on).outerjoin(t, reaches)
+    return (base.outerjoin(m, membership_on).outerjoin(o, o.c.id == m.c.organization_id)
+            .outerjoin(t, reaches))
 
 
 # Selected with `join_reach`, in this order; `actor_from_reach` reads them by these labels.
@@ -157,6 +162,8 @@ REACH_COLUMNS = (
     _memberships.c.organization_id.label("membership_organization_id"),
     _memberships.c.role.label("membership_role"),
     _tenants.c.id.label("reached_tenant_id"),
+    _organizations.c.require_two_factor.label("organization_requires_two_factor"),
+    User.__table__.c.totp_enabled_at.label("user_totp_enabled_at"),
 )
 REACH_ORDER = (_tenants.c.created_at, _tenants.c.id)
 
@@ -203,6 +210,8 @@ def actor_from_reach(
         abilities=abilities,
         token_id=token_id,
         request=request or RequestInfo(),
+        two_factor_missing=bool(first.organization_requires_two_factor)
+        and first.user_totp_enabled_at is None,
     )
 
 

@@ -12,7 +12,7 @@ from chom.extensions import db
 from chom.models import Site, Tenant
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
-from chom.services import audit
+from chom.services import audit, billing
 from chom.services.errors import Conflict
 from chom.services.lookup import get_or_not_found
 from chom.services.tenancy import Actor
@@ -85,6 +85,7 @@ def delete_tenant(actor: Actor, tenant_id) -> None:
                        sites=domains)
     if not others:
         raise Conflict("An organization keeps at least one tenant.")
+    billing.release_tenant(actor, tenant)  # nothing bills a deleted tenant
     audit.record(actor, "tenant.deleted", tenant, name=tenant.name)
     db.session.delete(tenant)
     db.session.commit()

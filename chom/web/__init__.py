@@ -15,12 +15,16 @@ from chom.services.errors import (
     TwoFactorRequired,
     ValidationFailed,
 )
-from chom.web import site_pages
+from chom.web import account_pages, billing_pages, notification_pages, site_pages, team_pages
 from chom.web.context import console_actor
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")  # the app keeps /static
 site_pages.register(bp)
+account_pages.register(bp)
+team_pages.register(bp)
+billing_pages.register(bp)
+notification_pages.register(bp)
 
 
 @login_manager.user_loader

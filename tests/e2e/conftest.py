@@ -3,6 +3,7 @@ a real `flask chom worker` process."""
 
 import pytest
 
+from tests.e2e.helpers import add_fleet_host
 from tests.fleet import plugin as _fleet_plugin
 from tests.workers import RqWorkers
 
@@ -29,3 +30,11 @@ def register(rq_workers, clean_app):
     """`register("Acme")` → an owner whose API calls reach the rq-mode app (jobs run in the
     worker process). Tables are emptied first, as for every test."""
     return rq_workers.account
+
+
+@pytest.fixture
+def fleet_vps(clean_app, fleet):
+    """Both fleet hosts in CHOM's fleet, reached over SSH with their pinned host keys."""
+    for host in fleet.hosts:
+        add_fleet_host(clean_app, host)
+    return fleet.hosts

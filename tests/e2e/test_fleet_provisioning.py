@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import redis
 import requests
 from sqlalchemy import select
@@ -13,24 +12,8 @@ from sqlalchemy import select
 from chom.extensions import db
 from chom.models import VpsServer
 from chom.reliability.breakers import make_breaker
-from chom.services import fleet as fleet_service
 from tests.conftest import TEST_REDIS_URL
-
-
-def _add(app, host, **overrides):
-    settings = overrides.pop("settings", None) or {**host.profile,
-                                                   "ssh_key_path": host.client_key_path}
-    with app.app_context():
-        vps = fleet_service.add_vps(**host.add_vps_kwargs(settings=settings, **overrides))
-        return vps.name
-
-
-@pytest.fixture
-def fleet_vps(clean_app, fleet):
-    """Both fleet hosts in CHOM's fleet, reached over SSH with their pinned host keys."""
-    for host in fleet.hosts:
-        _add(clean_app, host)
-    return fleet.hosts
+from tests.e2e.helpers import add_fleet_host as _add
 
 
 def _get(host, domain, path="/", **kwargs):

@@ -8,6 +8,7 @@ import pytest
 from chom.integration.executor import PlanFailed, apply_plan
 from chom.integration.plan_script import Profile, UnsafeStep, compile_plan, step_function
 from chom.integration.transports.local import LocalTransport
+from chom.log_context import correlation_id
 from chom.plugin_api import (
     EnsureDatabase,
     EnsureDirectory,
@@ -141,6 +142,19 @@ def test_ownership_is_left_alone_where_users_are_not_managed(vps):
     plan = Plan("provision", (EnsureDirectory(str(root / "site")),
                               EnsureOwner(str(root / "site"), "nobody-here")))
     assert [o.result for o in apply_plan(transport, plan, settings)] == ["changed", "unchanged"]
+
+
+def test_the_correlation_id_reaches_the_commands_environment(vps):
+    root, settings, transport = vps
+    seen = root / "correlation"
+    plan = Plan("provision", (
+        RunCommand(("bash", "-c", f"printenv CHOM_CORRELATION_ID > {seen}")),))
+    token = correlation_id.set("req-42'; touch /tmp/pwned #")
+    try:
+        apply_plan(transport, plan, settings)
+    finally:
+        correlation_id.reset(token)
+    assert seen.read_text() == "req-42'; touch /tmp/pwned #\n"
 
 
 def test_run_sql_goes_to_the_site_database_through_the_admin_client():

@@ -1,0 +1,96 @@
+"""Coherency: what a VPS holds against what CHOM's database says, and repair by re-applying."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import requests
+
+WORDPRESS = {"site_title": "Drifting", "admin_email": "a@example.com",
+             "admin_password": "a long admin passphrase"}
+
+
+def _provisioned(account, response) -> dict:
+    assert response.status_code == 202, response.json
+    operation = account.wait_for_operation(response.json["meta"]["operation_id"], timeout=180)
+    assert operation["status"] == "succeeded", operation["log"]
+    return response.json["data"]
+
+
+def _reconcile(app, *args):
+    return app.test_cli_runner().invoke(args=["chom", "reconcile", *args])
+
+
+def _host_of(hosts, site):
+    return next(h for h in hosts if h.name == site["vps"]["name"])
+
+
+def _line_of(output: str, domain: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(domain + " "))
+
+
+def test_drift_is_reported_per_site_and_repaired_by_reapplying_the_plan(
+        fleet_vps, rq_workers, register):
+    account = register("Drift Co")
+    html = _provisioned(account, account.create_site("steady.example.com"))
+    wordpress = _provisioned(account, account.create_site(
+        "drifty.example.com", type="wordpress", options=WORDPRESS))
+    app = rq_workers.app
+
+    clean = _reconcile(app, "--check-only")
+    assert clean.exit_code == 0, clean.output
+    assert "2 site(s) checked, 0 incoherent" in clean.output
+
+    # Break both sites behind CHOM's back: a vhost and a page gone, a pool and a database gone.
+    html_host, wp_host = _host_of(fleet_vps, html), _host_of(fleet_vps, wordpress)
+    Path(html_host.profile["nginx_sites_dir"], "steady.example.com.conf").unlink()
+    Path(html_host.profile["web_root_base"], "steady.example.com", "index.html").unlink()
+    pool_dir = wp_host.profile["php_pool_dir"].format(php_version="8.2")
+    short = wordpress["id"].replace("-", "")[:12]
+    Path(pool_dir, f"chom{short}.conf").unlink()
+    wp_host.sql(f"DROP DATABASE chom_{short}")
+
+    drifted = _reconcile(app, "--check-only")
+    assert drifted.exit_code == 1, drifted.output
+    assert "2 site(s) checked, 2 incoherent, 0 repair(s) queued" in drifted.output
+    html_line = _line_of(drifted.output, "steady.example.com")
+    assert "ensure nginx site steady.example.com.conf" in html_line
+    assert "index.html (when missing)" in html_line
+    wp_line = _line_of(drifted.output, "drifty.example.com")
+    assert f"ensure php8.2-fpm pool chom{short}" in wp_line
+    assert f"ensure database chom_{short}" in wp_line
+    assert "nginx site" not in wp_line  # only what really drifted is reported
+
+    # Only the named site is looked at with --site.
+    one = _reconcile(app, "--check-only", "--site", html["id"])
+    assert "1 site(s) checked, 1 incoherent" in one.output
+
+    repaired = _reconcile(app)
+    assert "2 repair(s) queued" in repaired.output, repaired.output
+    deadline = time.monotonic() + 120
+    while (after := _reconcile(app, "--check-only")).exit_code != 0:
+        assert time.monotonic() < deadline, after.output
+        time.sleep(1)
+    assert "2 site(s) checked, 0 incoherent" in after.output
+    page = requests.get(html_host.http_url, headers={"Host": "steady.example.com"}, timeout=10)
+    assert page.status_code == 200 and "steady.example.com" in page.text
+    assert wp_host.sql(f"SHOW DATABASES LIKE 'chom\\_{short}'").split() == [f"chom_{short}"]
+    sites = {s["domain"]: s["status"] for s in account.get("/api/v1/sites").json["data"]}
+    assert sites == {"steady.example.com": "active", "drifty.example.com": "active"}
+    operations = account.get(f"/api/v1/sites/{html['id']}/operations").json["data"]
+    assert operations[0]["kind"] == "repair" and operations[0]["status"] == "succeeded"
+
+
+def test_an_unreachable_vps_is_reported_not_repaired(fleet_vps, rq_workers, register):
+    account = register("Dark Co")
+    site = _provisioned(account, account.create_site("dark.example.com"))
+    host = _host_of(fleet_vps, site)
+    host.kill_sshd()
+    try:
+        result = _reconcile(rq_workers.app)
+    finally:
+        host.start_sshd()
+    assert result.exit_code == 1
+    assert "dark.example.com" in result.output and "not reached" in result.output
+    assert "0 repair(s) queued" in result.output
