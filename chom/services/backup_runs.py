@@ -33,6 +33,7 @@ from chom.plugin_api import (
     TransportUnavailable,
 )
 from chom.plugins import current_site_types
+from chom.services import notifications
 from chom.services.backup_store import storage
 from chom.services.lifecycles import announce, append_log, finish
 from chom.services.site_profile import profile_of, site_context
@@ -109,6 +110,7 @@ def run_backup(operation: Operation) -> None:
         backup.status, backup.error, backup.parts, backup.size_bytes = "failed", message, [], 0
         backup.completed_at = utcnow()
         finish(operation, site, "failed", message)
+        _notify_failed(site, backup)
         return
     backup.parts = [{"name": name, "key": obj.key, "size": obj.size, "sha256": obj.sha256}
                     for name, obj in stored]
@@ -121,6 +123,12 @@ def run_backup(operation: Operation) -> None:
     announce_backup(site, backup)
 
 
+def _notify_failed(site: Site, backup: Backup) -> None:
+    notifications.notify_tenant(site.tenant_id, "backup.failed", {
+        "site_id": str(site.id), "domain": site.domain, "backup_id": str(backup.id),
+        "trigger": backup.trigger, "error": (backup.error or "")[:1000]})
+
+
 def backup_failed(operation: Operation, reason: str) -> None:
     """The backup of an operation that failed outside `run_backup` (its job gave up): failed,
     holding nothing."""
@@ -130,6 +138,7 @@ def backup_failed(operation: Operation, reason: str) -> None:
         backup.status, backup.error, backup.parts, backup.size_bytes = "failed", reason, [], 0
         backup.completed_at = utcnow()
         db.session.commit()
+        _notify_failed(operation.site, backup)
 
 
 def announce_backup(site: Site, backup: Backup) -> None:

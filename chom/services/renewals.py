@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from chom.extensions import db
 from chom.models import Operation, Site
-from chom.services.provisioning import enqueue_operation
+from chom.services.site_operations import start_operation
 
 RENEW_BEFORE = timedelta(days=30)
 
@@ -22,14 +21,4 @@ def renew_expiring_certificates(now: datetime) -> list[Operation]:
     sites = db.session.scalars(select(Site).where(
         Site.status == "active", Site.deleted_at.is_(None), Site.ssl_enabled.is_(True),
         Site.ssl_expires_at <= now + RENEW_BEFORE, Site.id.not_in(busy))).all()
-    operations = []
-    for site in sites:
-        operation = Operation(id=uuid.uuid4(), tenant_id=site.tenant_id, site_id=site.id,
-                              kind="issue_ssl", status="queued")
-        operation.job_id = f"op-{operation.id}"
-        operations.append(operation)
-    db.session.add_all(operations)
-    db.session.commit()
-    for operation in operations:
-        enqueue_operation(operation)
-    return operations
+    return [start_operation(None, site, "issue_ssl") for site in sites]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import shutil
 import tarfile
 import tracemalloc
 import uuid
@@ -17,6 +19,7 @@ from chom.extensions import db
 from chom.integration.backup_storage import PART_SIZE
 from chom.models import Tenant
 from chom.services.backups import storage_used
+from tests.http_receiver import Receiver
 from tests.s3_server import moto_s3  # noqa: F401  (session fixture)
 
 
@@ -185,3 +188,32 @@ def test_a_backup_larger_than_memory_allows_is_never_held_whole(
         tracemalloc.stop()
     assert backup["size_bytes"] > 96 * 1024 * 1024
     assert peak < 5 * PART_SIZE < backup["size_bytes"] / 2
+
+
+def test_a_failed_backup_counts_nothing_and_is_announced(clean_app, register, local_vps):
+    account = register("Failing Co")
+    site = _site(account, "fragile.example.com")
+    receiver = Receiver()
+    try:
+        channel = account.post("/api/v1/notification-channels", json={
+            "kind": "webhook", "target": receiver.url + "/hooks", "events": ["backup.failed"]})
+        assert channel.status_code == 201, channel.json
+        shutil.rmtree(local_vps["root"] / "var/www/fragile.example.com")  # tar cannot read it
+
+        response = account.post(f"/api/v1/sites/{site['id']}/backups")
+        operation = account.wait_for_operation(response.json["meta"]["operation_id"])
+        assert operation["status"] == "failed" and "exited" in operation["error"]
+        backup = account.get(f"/api/v1/sites/{site['id']}/backups/{response.json['data']['id']}"
+                             ).json["data"]
+        assert (backup["status"], backup["size_bytes"], backup["parts"]) == ("failed", 0, [])
+        assert backup["download_urls"] is None
+        assert _tenant_usage(clean_app, account) == 0
+        # The site itself still stands: a failed backup fails only itself.
+        assert account.get(f"/api/v1/sites/{site['id']}").json["data"]["status"] == "active"
+        (delivery,) = receiver.wait_for(1)
+        event = json.loads(delivery.body)
+        assert event["type"] == "backup.failed"
+        assert event["data"]["backup_id"] == backup["id"]
+        assert event["data"]["domain"] == "fragile.example.com"
+    finally:
+        receiver.close()
