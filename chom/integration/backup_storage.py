@@ -137,6 +137,17 @@ class S3Storage:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires)
 
+    def abort_incomplete(self, prefix: str) -> int:
+        """Abort the multipart uploads under `prefix` a killed process left open (S3 keeps
+        their parts, and bills them, until aborted); returns how many."""
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=prefix)
+        uploads = [upload for page in pages for upload in page.get("Uploads", [])]
+        for upload in uploads:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                               UploadId=upload["UploadId"])
+        return len(uploads)
+
     def keys(self, prefix: str) -> list[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix)
@@ -194,6 +205,14 @@ class DirectoryStorage:
 
     def download_url(self, key: str, expires: int) -> str | None:
         return None  # served by CHOM itself (a signed link), see services.backups
+
+    def abort_incomplete(self, prefix: str) -> int:
+        """Remove the `.partial` files under `prefix` a killed process left behind."""
+        base = self._path(prefix)
+        partials = list(base.rglob("*.partial")) if base.exists() else []
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+        return len(partials)
 
     def keys(self, prefix: str) -> list[str]:
         base = self._path(prefix) if prefix else self.root

@@ -96,6 +96,8 @@ def run_backup(operation: Operation) -> None:
     context = _context(site)
     parts = current_site_types()[site.type].backup_parts(context)
     backup.status, backup.error = "running", None
+    # A run of this backup killed mid-stream (the operation resumed) left its upload open.
+    storage().abort_incomplete(backup.storage_key + "/")
     _start(operation, len(parts))
     transport, profile = transport_for(site.vps), profile_of(site.vps)
     stored = []
@@ -105,7 +107,8 @@ def run_backup(operation: Operation) -> None:
             stored.append((part.name, _stream_part_out(
                 transport, part, profile, f"{backup.storage_key}/{part.name}")))
     except FAILURES as error:
-        storage().delete([obj.key for _, obj in stored])
+        # Everything under the backup's prefix: this run's parts, and any a killed run stored.
+        storage().delete(storage().keys(backup.storage_key + "/"))
         message = f"{type(error).__name__}: {error}"
         backup.status, backup.error, backup.parts, backup.size_bytes = "failed", message, [], 0
         backup.completed_at = utcnow()

@@ -182,3 +182,61 @@ def test_a_transfer_cut_mid_stream_leaves_nothing_counted(
     assert set(moto_s3.keys(bucket)) == before  # nothing of it stored
     assert not [u for u in moto_s3.multipart_uploads(bucket) if backup_id in u["Key"]]
     assert _usage(clean_app, account) == 0
+
+
+def test_a_backup_whose_worker_dies_mid_stream_is_resumed_whole(clean_app, fleet, tmp_path,
+                                                                moto_s3, bucket):  # noqa: F811
+    host = fleet.hosts[0]
+    # The first archive hangs once written (its worker is killed then); the resumed one does not.
+    marker = host.path("var/lib/chom-tar-slowed-once")
+    marker.unlink(missing_ok=True)
+    _add(clean_app, host, tar=["bash", "-c", f'tar "$@" || exit; [ -e {marker} ] && exit; '
+                                             f'touch {marker}; sleep 120', "slow-tar-once"])
+    settings = moto_s3.settings(bucket)
+    workers = RqWorkers(tmp_path, extra_env=settings, CHOM_SITE_LOCK_TTL=3, **settings)
+    workers.start(1)
+    account = workers.account("Resume Co")
+    site_id = None
+    try:
+        created = account.create_site("resumed.example.com", options={"index_html": "<p>r</p>"})
+        site_id = created.json["data"]["id"]
+        _succeeded(account, created.json["meta"]["operation_id"])
+        response = account.post(f"/api/v1/sites/{site_id}/backups")
+        backup_id, operation_id = response.json["data"]["id"], response.json["meta"][
+            "operation_id"]
+        deadline = time.monotonic() + 60
+        while not any(backup_id in u["Key"] for u in moto_s3.multipart_uploads(bucket)):
+            assert time.monotonic() < deadline, "the upload never started"
+            time.sleep(0.05)
+
+        workers.kill_all()  # mid-stream: nothing of the job's clean-up runs
+        assert account.get(f"/api/v1/operations/{operation_id}").json["data"]["status"] \
+            == "running"
+        workers.start(1)
+        runner = workers.app.test_cli_runner()
+        deadline = time.monotonic() + 30
+        while "1 operation(s) resumed" not in (output := runner.invoke(
+                args=["chom", "reconcile", "--check-only"]).output):
+            assert time.monotonic() < deadline, output  # the dead job's lock must expire
+            time.sleep(0.5)
+        operation = _succeeded(account, operation_id, timeout=120)
+        assert "resumed" in operation["log"]
+
+        backup = account.get(f"/api/v1/sites/{site_id}/backups/{backup_id}").json["data"]
+        assert backup["status"] == "succeeded" and len(backup["parts"]) == 1
+        # One object, whole, and no upload of the killed run left open.
+        assert [k for k in moto_s3.keys(bucket) if backup_id in k] == \
+            [f"{_prefix_of(account, site_id, backup_id)}/webroot.tar.gz"]
+        assert not [u for u in moto_s3.multipart_uploads(bucket) if backup_id in u["Key"]]
+        body = requests.get(backup["download_urls"]["webroot.tar.gz"], timeout=20).content
+        assert len(body) == backup["size_bytes"]
+    finally:
+        if site_id:
+            deleted = account.delete(f"/api/v1/sites/{site_id}")
+            account.wait_for_operation(deleted.json["data"]["id"], timeout=120)
+        workers.stop()
+
+
+def _prefix_of(account, site_id, backup_id) -> str:
+    return (f"org-{account.organization_id}/tenant-{account.tenant_id}/site-{site_id}/"
+            f"backup-{backup_id}")

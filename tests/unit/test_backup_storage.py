@@ -9,7 +9,7 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
-from chom.integration.backup_storage import PART_SIZE, S3Storage
+from chom.integration.backup_storage import PART_SIZE, DirectoryStorage, S3Storage
 from tests.s3_server import (
     ACCESS_KEY,
     REGION,
@@ -59,3 +59,25 @@ def test_storage_refusing_a_part_fails_the_writer(storage):
             writer.write(os.urandom(PART_SIZE))
         writer.complete()
     assert storage.keys("") == []
+
+
+def test_uploads_a_killed_process_left_open_are_aborted_by_prefix(storage):
+    left = storage.writer("org-1/backup-a/webroot.tar.gz")
+    left.write(os.urandom(PART_SIZE + 1))
+    left._finish_uploads()  # as if the process died here: never completed, never aborted
+    other = storage.writer("org-1/backup-b/webroot.tar.gz")
+    assert storage.abort_incomplete("org-1/backup-a/") == 1
+    uploads = storage.client.list_multipart_uploads(Bucket=storage.bucket).get("Uploads", [])
+    assert [u["Key"] for u in uploads] == ["org-1/backup-b/webroot.tar.gz"]
+    other.abort()
+
+
+def test_partial_files_are_removed_by_prefix(tmp_path):
+    directory = DirectoryStorage(str(tmp_path))
+    writer = directory.writer("org-1/backup-a/part")
+    writer.write(b"half")
+    done = directory.writer("org-1/backup-a/done")
+    done.write(b"whole")
+    done.complete()
+    assert directory.abort_incomplete("org-1/backup-a/") == 1
+    assert directory.keys("org-1/") == ["org-1/backup-a/done"]
