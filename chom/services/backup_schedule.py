@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 
 from chom.extensions import db
 from chom.models import Backup, Site, Tenant
-from chom.services.backups import IN_FLIGHT, new_backup, remove_backup, storage_used
+from chom.services.backups import (
+    IN_FLIGHT,
+    new_backup,
+    remove_backup,
+    restore_in_flight,
+    storage_used,
+)
 from chom.services.provisioning import enqueue_operation
 from chom.services.sites import plan_limits
 
@@ -47,8 +53,9 @@ def start_due_backups(now: datetime) -> list[Backup]:
     started = []
     for site, last_at in rows:
         slot = daily_slot(site.id, now)
-        if site.created_at > slot or (last_at is not None and last_at >= slot):
-            continue
+        if site.created_at > slot or (last_at is not None and last_at >= slot) \
+                or restore_in_flight(site):
+            continue  # not due (a restore under way: caught up at the next call)
         tenant = db.session.get(Tenant, site.tenant_id)
         if _over_quota(tenant):
             log.warning("scheduled backup of %s skipped: backup storage quota used up", site.id)

@@ -41,6 +41,14 @@ def storage_used(tenant: Tenant) -> int:
             .where(Backup.tenant_id == tenant.id, Backup.status == "succeeded")) or 0)
 
 
+def restore_in_flight(site: Site) -> bool:
+    """Whether a restore into `site` is queued or running (a backup then would copy a
+    half-restored site)."""
+    return db.session.scalar(select(Operation.id).where(
+        Operation.site_id == site.id, Operation.kind == "restore",
+        Operation.status.in_(("queued", "running"))).limit(1)) is not None
+
+
 def _check_storage_quota(tenant: Tenant) -> None:
     limit_gb = plan_limits(tenant).get("storage_gb")
     if limit_gb is None:
@@ -98,6 +106,8 @@ def request_backup(actor: Actor, site_id) -> Backup:
         Backup.site_id == site.id, Backup.status.in_(IN_FLIGHT)))
     if in_flight is not None:
         return in_flight
+    if restore_in_flight(site):
+        raise Conflict("A restore into this site is under way; back it up once it has finished.")
     _check_storage_quota(actor.require_tenant())
     backup = new_backup(site, trigger="manual", correlation_id=actor.request.correlation_id)
     audit.record(actor, "backup.created", backup, site_id=str(site.id), domain=site.domain)
@@ -194,6 +204,9 @@ def request_restore(actor: Actor, site_id, backup_id, *, target: dict | None = N
     if target is None:
         if site.status not in BACKED_UP_STATUSES + ("failed",):
             raise Conflict(f"Cannot restore into a site that is {site.status}.")
+        if db.session.scalar(select(Backup.id).where(
+                Backup.site_id == site.id, Backup.status.in_(IN_FLIGHT)).limit(1)) is not None:
+            raise Conflict("A backup of this site is under way; restore once it has finished.")
         into = site
     else:
         into = _clone_target(actor, site, target)

@@ -17,7 +17,8 @@ import requests
 
 from chom.extensions import db
 from chom.integration.backup_storage import PART_SIZE
-from chom.models import Tenant
+from chom.models import Backup, Operation, Tenant
+from chom.models.scoping import unscoped
 from chom.services.backups import storage_used
 from tests.http_receiver import Receiver
 from tests.s3_server import moto_s3  # noqa: F401  (session fixture)
@@ -217,3 +218,28 @@ def test_a_failed_backup_counts_nothing_and_is_announced(clean_app, register, lo
         assert event["data"]["domain"] == "fragile.example.com"
     finally:
         receiver.close()
+
+
+def test_a_backup_and_a_restore_of_one_site_never_overlap(clean_app, register, local_vps):
+    account = register("Overlap Co")
+    site = _site(account)
+    backup = _backup(account, site["id"])
+    with clean_app.app_context(), unscoped():
+        # As if each were still under way.
+        row = db.session.get(Backup, uuid.UUID(backup["id"]))
+        pending = Backup(tenant_id=row.tenant_id, site_id=row.site_id, status="running",
+                         storage_key=row.storage_key + "-x")
+        db.session.add(pending)
+        db.session.commit()
+        pending_id, tenant_id, site_id = pending.id, row.tenant_id, row.site_id
+    url = f"/api/v1/sites/{site['id']}/backups/{backup['id']}/restore"
+    refused = account.post(url, json={})
+    assert refused.status_code == 409 and "backup" in refused.json["detail"]
+    with clean_app.app_context(), unscoped():
+        db.session.delete(db.session.get(Backup, pending_id))
+        restore = Operation(tenant_id=tenant_id, site_id=site_id, kind="restore",
+                            status="running")
+        db.session.add(restore)
+        db.session.commit()
+    refused = account.post(f"/api/v1/sites/{site['id']}/backups")
+    assert refused.status_code == 409 and "restore" in refused.json["detail"]
