@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The machines' pip configuration lists local mirrors that may be absent; stay quiet about them.
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test install lint services fleet observability clean bench
+.PHONY: run test install lint services fleet observability browser clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ services:
 fleet:
 	./scripts/ensure-fleet.sh
 
+# Debian's Chromium for the Playwright browser tests (tests/browser/).
+browser:
+	./scripts/ensure-browser.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
@@ -37,7 +41,7 @@ lint: install
 observability:
 	./scripts/ensure-observability.sh
 
-test: install services fleet observability lint
+test: install services fleet observability browser lint
 	$(BIN)/python -m pytest -q
 
 bench: install services

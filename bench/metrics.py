@@ -59,6 +59,27 @@ def _wait(url: str, proc, timeout: float = 60.0) -> None:
     sys.exit(f"bench: {url} did not answer")
 
 
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields after the command name
+
+
+def cpu_seconds(master: int) -> float:
+    """User + system CPU of a gunicorn master and its workers (all their threads)."""
+    pids = [master] + [int(entry.name) for entry in Path("/proc").iterdir()
+                       if entry.name.isdigit() and (_stat(int(entry.name)) or ["", "", "0"])[1]
+                       == str(master)]
+    ticks = 0
+    for pid in pids:
+        fields = _stat(pid)
+        if fields:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def measure_scrapes(work: Path, env: dict, scrapes: int) -> dict:
     (work / "multiproc-chom").mkdir()
     server = api_bench.Server("wsgi:app", SETTING, {
@@ -84,29 +105,45 @@ def measure_scrapes(work: Path, env: dict, scrapes: int) -> dict:
             "max_ms": max(timings), "bytes": len(body), "samples": samples, "sites": sites}
 
 
-def measure_middleware(work: Path, env: dict, wrk: str, duration: int, warmup: int) -> dict:
+def measure_middleware(work: Path, env: dict, wrk: str, duration: int, warmup: int,
+                       rounds: int) -> dict:
+    """The three variants served side by side (an idle server costs nothing) and measured in
+    turns, `rounds` times, so a change in the machine's load falls on all of them; each
+    variant's run with the median requests/s is kept."""
     lua = work / "ping.lua"
     lua.write_text(PING_LUA)
+    (work / "mp-ping").mkdir()
     variants = {
         "without metrics": ("metrics_apps:plain", {}),
         "with metrics (one process)": ("metrics_apps:measured", {}),
         "with metrics (multiprocess)": ("metrics_apps:measured",
                                         {"PROMETHEUS_MULTIPROC_DIR": str(work / "mp-ping")}),
     }
-    (work / "mp-ping").mkdir()
-    results = {}
-    for name, (ref, extra) in variants.items():
-        server = api_bench.Server(ref, SETTING, {**env, **extra}, work / f"{ref}.log",
-                                  extra=["--pythonpath", str(ROOT / "bench")])
-        try:
+    servers = {}
+    try:
+        for name, (ref, extra) in variants.items():
+            servers[name] = api_bench.Server(ref, SETTING, {**env, **extra},
+                                             work / f"{len(servers)}.log",
+                                             extra=["--pythonpath", str(ROOT / "bench")])
+        runs: dict[str, list[dict]] = {name: [] for name in variants}
+        for server in servers.values():
             _wait(server.url + "/ping", server.proc)
             api_bench.run_wrk(wrk, server.url + "/ping", lua, threads=2, connections=64,
                               seconds=warmup)
-            results[name] = api_bench.run_wrk(wrk, server.url + "/ping", lua, threads=2,
-                                              connections=64, seconds=duration)
-        finally:
+        for _ in range(rounds):
+            for name, server in servers.items():
+                before = cpu_seconds(server.proc.pid)
+                found = api_bench.run_wrk(wrk, server.url + "/ping", lua, threads=2,
+                                          connections=64, seconds=duration)
+                # CPU per request hardly depends on what else the machine runs; req/s does.
+                found["cpu_us"] = (cpu_seconds(server.proc.pid) - before) / found["requests"] * 1e6
+                runs[name].append(found)
+    finally:
+        for server in servers.values():
             server.stop()
-    return results
+    return {name: {**sorted(found, key=lambda r: r["rps"])[len(found) // 2],
+                   "cpu_us": statistics.median(r["cpu_us"] for r in found)}
+            for name, found in runs.items()}
 
 
 def main() -> int:
@@ -114,6 +151,7 @@ def main() -> int:
     parser.add_argument("--scrapes", type=int, default=30)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     wrk = api_bench.ensure_wrk()
 
@@ -143,15 +181,19 @@ def main() -> int:
           f"p95 {scrape['p95_ms']:.1f} ms, max {scrape['max_ms']:.1f} ms; "
           f"{scrape['bytes']:,} bytes, {scrape['samples']} samples")
 
-    results = measure_middleware(work, env, wrk, args.duration, args.warmup)
+    results = measure_middleware(work, env, wrk, args.duration, args.warmup, args.rounds)
     base = results["without metrics"]["rps"]
-    print(f"\nGET /ping, wrk -t2 -c64 {args.duration}s, gunicorn gthread 2x8:")
-    print(f"{'variant':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+    print(f"\nGET /ping, wrk -t2 -c64, {args.rounds} rounds of {args.duration}s in turns (the "
+          "median run of each), gunicorn gthread 2x8:")
+    base_cpu = results["without metrics"]["cpu_us"]
+    print(f"{'variant':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} "
+          f"{'CPU us/req':>11} {'CPU ratio':>9}")
     for name, found in results.items():
         if found["non_2xx"] or found["socket_errors"].get("timeout"):
             print(f"  ({name}: {found['non_2xx']} non-2xx, {found['socket_errors']})")
         print(f"{name:32} {found['rps']:>9,.0f} {found['p50_ms']:>8.1f} {found['p99_ms']:>8.1f} "
-              f"{found['rps'] / base:>7.1%}")
+              f"{found['rps'] / base:>7.1%} {found['cpu_us']:>11.0f} "
+              f"{found['cpu_us'] / base_cpu:>9.2f}")
     print(f"\nload average after: {os.getloadavg()}")
     return 0
 

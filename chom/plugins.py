@@ -17,6 +17,8 @@ DEFAULT_PLUGINS = (
     "chom.integration.observability.loki",
     "chom.integration.observability.grafana",
     "chom.integration.observability.alertmanager",
+    # The core's own listener: a tenant's dashboards follow its sites.
+    "chom.services.dashboards",
 )
 
 

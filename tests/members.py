@@ -11,14 +11,16 @@ from chom.models import Membership, Tenant, User
 from chom.services import accounts
 
 
-def add_member(app, account, role: str, tenant_ids: list[str] | None = None) -> dict:
-    """A user with `role` in `account`'s organization (all tenants, or only `tenant_ids`).
+def add_member(app, account, role: str, tenant_ids: list[str] | None = None,
+               password: str = "irrelevant password 1") -> dict:
+    """A user with `role` in `account`'s organization (all tenants, or only `tenant_ids`),
+    who logs in with `password`.
 
-    Returns `{"user_id", "token", "headers"}`.
+    Returns `{"user_id", "email", "token", "headers"}`.
     """
     with app.app_context():
         user = User(email=f"{role}-{uuid.uuid4().hex[:8]}@members.test", name=role.title(),
-                    password_hash=accounts.hash_password("irrelevant password 1"))
+                    password_hash=accounts.hash_password(password))
         membership = Membership(user=user, organization_id=uuid.UUID(account.organization_id),
                                 role=role, all_tenants=tenant_ids is None)
         if tenant_ids is not None:
@@ -27,5 +29,5 @@ def add_member(app, account, role: str, tenant_ids: list[str] | None = None) -> 
         db.session.add_all([user, membership])
         db.session.commit()
         token = accounts.login_token(user).token
-        return {"user_id": str(user.id), "token": token,
+        return {"user_id": str(user.id), "email": user.email, "token": token,
                 "headers": {"Authorization": f"Bearer {token}"}}

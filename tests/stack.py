@@ -127,8 +127,8 @@ def prometheus(root: Path, node_target: str, now: float) -> Daemon:
     config = root / "prometheus.yml"
     config.write_text(f"""
 global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
+  scrape_interval: 2s
+  evaluation_interval: 1m
 scrape_configs:
   - job_name: node
     static_configs:

@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, jsonify, request
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, NotFound
 
 from chom.extensions import limiter
 from chom.observability.access import ScrapeAccess
 from chom.observability.collectors import BusinessCollector
 
 SCRAPE_PATH = "/prometheus/metrics"
+SD_PATH = "/prometheus/sd"
 EXTENSION = "chom_metrics"
 UNMATCHED = "<unmatched>"
 
@@ -65,7 +66,7 @@ class Metrics:
             "defaults_prefix": namespace,
             "group_by": url_rule,
             "registry": self.registry,
-            "excluded_paths": [f"^{SCRAPE_PATH}$"],
+            "excluded_paths": [f"^{SCRAPE_PATH}$", f"^{SD_PATH}/"],
         }
         if self.multiprocess:
             from prometheus_flask_exporter.multiprocess import GunicornPrometheusMetrics
@@ -102,9 +103,28 @@ def prometheus_metrics():
     return body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"}
 
 
+@limiter.exempt
+def service_discovery(kind: str):
+    """Prometheus HTTP service discovery (`http_sd_configs`): `sites` to probe, `nodes` and
+    `nginx` exporters of the fleet; to the scrape's whitelisted addresses only."""
+    from chom.services import discovery
+
+    metrics: Metrics = current_app.extensions[EXTENSION]
+    if not metrics.access.allows(request):
+        raise Forbidden("This address may not read the targets (METRICS_IP_WHITELIST).")
+    found = {"sites": discovery.site_probe_targets,
+             "nodes": lambda: discovery.exporter_targets("node"),
+             "nginx": lambda: discovery.exporter_targets("nginx")}.get(kind)
+    if found is None:
+        raise NotFound()
+    return jsonify(found())
+
+
 def init_app(app: Flask) -> Metrics:
     metrics = Metrics(app)
     app.extensions[EXTENSION] = metrics
     app.add_url_rule(SCRAPE_PATH, endpoint="prometheus_metrics", view_func=prometheus_metrics,
+                     methods=["GET"])
+    app.add_url_rule(f"{SD_PATH}/<kind>", endpoint="prometheus_sd", view_func=service_discovery,
                      methods=["GET"])
     return metrics

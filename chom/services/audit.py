@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from chom.extensions import db
-from chom.models import AuditLog
+from chom.models import AuditLog, User
+from chom.models.scoping import unscoped
 from chom.services.tenancy import Actor
 
 
@@ -66,3 +67,12 @@ def list_entries(
     items = db.session.scalars(query.order_by(AuditLog.created_at.desc(), AuditLog.id)
                                .limit(per_page).offset((page - 1) * per_page)).all()
     return AuditPage(list(items), total, page, per_page)
+
+
+def actor_emails(entries: list[AuditLog]) -> dict:
+    """The email of each entry's acting user, by user id (for showing a page of entries)."""
+    ids = {entry.actor_user_id for entry in entries if entry.actor_user_id is not None}
+    if not ids:
+        return {}
+    with unscoped():  # the entries were read in scope; their users belong to no tenant
+        return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app
 from sqlalchemy import func, select, update
 
@@ -12,7 +14,8 @@ from chom.models import Site, Tenant, VpsAllocation, VpsServer
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch, TransportUnavailable
-from chom.services.errors import Conflict, NoCapacity, NotFound
+from chom.services.errors import Conflict, NoCapacity, NotFound, PermissionDenied
+from chom.services.lookup import get_or_not_found
 
 
 def _live_sites_per_vps():
@@ -193,3 +196,41 @@ def register_vps(
 def list_vps() -> list[VpsServer]:
     with unscoped():
         return list(db.session.scalars(select(VpsServer).order_by(VpsServer.name)))
+
+
+@dataclass(frozen=True)
+class VpsUsage:
+    vps: VpsServer
+    used: int  # live sites placed on it
+
+
+def require_operator(user) -> None:
+    """Raise `PermissionDenied` unless `user` is a platform operator (a flag, not an org role)."""
+    if not getattr(user, "is_operator", False):
+        raise PermissionDenied("Only platform operators manage the fleet.")
+
+
+def fleet_usage(user) -> list[VpsUsage]:
+    """Every VPS with how many live sites it holds, by name (operators only)."""
+    require_operator(user)
+    used = _live_sites_per_vps()
+    query = (select(VpsServer, func.coalesce(used.c.used, 0))
+             .outerjoin(used, used.c.vps_id == VpsServer.id).order_by(VpsServer.name))
+    with unscoped():
+        return [VpsUsage(vps, count) for vps, count in db.session.execute(query).all()]
+
+
+def get_vps(user, vps_id) -> VpsServer:
+    """A fleet VPS by id (operators only); `NotFound` otherwise."""
+    require_operator(user)
+    with unscoped():
+        return get_or_not_found(VpsServer, vps_id, "VPS")
+
+
+def check_reachable(vps: VpsServer) -> tuple[bool, str]:
+    """Whether the VPS answers a no-op command over its transport now: (reachable, detail)."""
+    try:
+        transport_for(vps).run(["true"], timeout=10)
+    except (TransportUnavailable, HostKeyMismatch, OSError) as error:
+        return False, str(error) or type(error).__name__
+    return True, "answers"

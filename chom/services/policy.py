@@ -6,7 +6,8 @@ VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:man
                     "monitoring:read", "backups:read"})
 # A backup's download link hands out the site's database: members and up, as for restoring.
 MEMBER = VIEWER | {"sites:write", "alerts:silence", "backups:write", "backups:download"}
-ADMIN = MEMBER | {"tenants:write", "team:manage", "fleet:allocate", "audit:read",
+# Deleting a site or a backup is for admins: a member manages sites but cannot destroy one.
+ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate", "audit:read",
                   "notifications:manage", "backups:delete"}
 # Owners alone touch owners, the organization's security settings and its ownership.
 OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}

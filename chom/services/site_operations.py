@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from chom.extensions import db
 from chom.log_context import correlation_id as current_correlation_id
@@ -35,7 +36,7 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
     if site.deleted_at is not None:
         raise NotFound("Site not found.")
-    actor.require("sites:write")
+    actor.require("sites:delete" if action == "delete" else "sites:write")
     if action == "retry":
         if site.status != "failed":
             raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")
@@ -100,7 +101,6 @@ def new_operation(actor: Actor | None, site: Site, kind: str) -> Operation:
     return operation
 
 
-
 def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple[list, int]:
     """A site's operations, newest first, and how many there are."""
     actor.require("operations:read")
@@ -110,6 +110,14 @@ def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple
     items = db.session.scalars(query.order_by(Operation.created_at.desc(), Operation.id)
                                .limit(per_page).offset((page - 1) * per_page)).all()
     return list(items), total
+
+
+def recent_operations(actor: Actor, *, limit: int = 10) -> list[Operation]:
+    """The current tenant's latest operations on any of its sites, newest first."""
+    actor.require("operations:read")
+    query = (select(Operation).options(selectinload(Operation.site))  # one query for the sites
+             .order_by(Operation.created_at.desc(), Operation.id).limit(limit))
+    return list(db.session.scalars(query))
 
 
 def latest_operation(actor: Actor, site: Site) -> Operation | None:

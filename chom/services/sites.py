@@ -60,11 +60,14 @@ def plan_limits(tenant: Tenant) -> dict:
     return current_app.config["CHOM_PLANS"][tenant.plan]
 
 
-def _site_list_filter(query, status: str | None, type: str | None):
+def _site_list_filter(query, status: str | None, type: str | None, search: str | None = None):
     # Deleted sites show only when asked for by status.
     query = query.where(Site.status == status if status else Site.deleted_at.is_(None))
     if type:
         query = query.where(Site.type == type)
+    if search:
+        # Domains are stored lowercase; the search text is matched literally, not as a pattern.
+        query = query.where(Site.domain.contains(search.strip().lower(), autoescape=True))
     return query
 
 
@@ -78,11 +81,13 @@ def _page_total(make_query, page: int, per_page: int, found: int) -> int:
 
 
 def list_sites(
-    actor: Actor, *, page: int, per_page: int, status: str | None = None, type: str | None = None
+    actor: Actor, *, page: int, per_page: int, status: str | None = None,
+    type: str | None = None, search: str | None = None,
 ) -> SitePage:
-    """The current tenant's sites (deleted ones only when asked by status), newest first."""
+    """The current tenant's sites (deleted ones only when asked by status), newest first;
+    `search` keeps those whose domain contains it."""
     actor.require("sites:read")
-    query = _site_list_filter(select(Site), status, type)
+    query = _site_list_filter(select(Site), status, type, search)
     newest_first = query.order_by(Site.created_at.desc(), Site.id).options(
         # The list shows each site's VPS: load it in the same query, not once per site.
         joinedload(Site.vps).load_only(VpsServer.id, VpsServer.name)
@@ -136,6 +141,22 @@ def list_site_rows(
 def site_type_choices() -> list[tuple[str, str, bool]]:
     """(name, label, uses PHP) of every registered site type, for forms."""
     return sorted((t.name, t.label, t.uses_php) for t in current_site_types().values())
+
+
+@dataclass(frozen=True)
+class SiteTypeForm:
+    """What a creation form needs of a site type: its name, label, PHP use and options schema."""
+
+    name: str
+    label: str
+    uses_php: bool
+    options_schema: dict
+
+
+def site_type_forms() -> list[SiteTypeForm]:
+    """Every registered site type with its JSON options schema, by name."""
+    return sorted((SiteTypeForm(t.name, t.label, t.uses_php, dict(t.options_schema))
+                   for t in current_site_types().values()), key=lambda form: form.name)
 
 
 def get_site(actor: Actor, site_id) -> Site:

@@ -59,6 +59,21 @@ def begin_setup(actor: Actor) -> Setup:
                                                              issuer_name=ISSUER))
 
 
+def pending_setup(actor: Actor) -> Setup | None:
+    """The set-up begun and not yet confirmed (to show its QR code again), else None."""
+    user = _user(actor)
+    if user.totp_enabled_at is not None or not user.totp_secret_encrypted:
+        return None
+    secret = _box().decrypt(user.totp_secret_encrypted)
+    return Setup(secret, pyotp.TOTP(secret).provisioning_uri(name=user.email,
+                                                             issuer_name=ISSUER))
+
+
+def is_enabled(actor: Actor) -> bool:
+    """Whether the actor's account asks for a second factor at log-in."""
+    return _user(actor).totp_enabled_at is not None
+
+
 def enable(actor: Actor, otp: str) -> list[str]:
     """Confirm the pending secret with a code; returns the recovery codes (shown once)."""
     user = _user(actor)

@@ -4,32 +4,55 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from chom.extensions import limiter, login_manager
 from chom.rate_limits import login_account_key, setting
-from chom.services import accounts, sites, two_factor
+from chom.services import accounts, two_factor
 from chom.services.errors import (
     ChomError,
     InvalidCredentials,
+    NotFound,
+    PermissionDenied,
     TwoFactorRequired,
     ValidationFailed,
 )
-from chom.web import account_pages, billing_pages, notification_pages, site_pages, team_pages
-from chom.web.context import console_actor
+from chom.web import (
+    account_pages,
+    audit_pages,
+    billing_pages,
+    dashboard_pages,
+    fleet_pages,
+    login_code,
+    notification_pages,
+    site_pages,
+    team_pages,
+    tenant_switch,
+    token_pages,
+    two_factor_pages,
+)
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")  # the app keeps /static
-site_pages.register(bp)
-account_pages.register(bp)
-team_pages.register(bp)
-billing_pages.register(bp)
-notification_pages.register(bp)
+for pages in (login_code, dashboard_pages, site_pages, account_pages, team_pages, billing_pages,
+              notification_pages, token_pages, two_factor_pages, audit_pages, fleet_pages,
+              tenant_switch):
+    pages.register(bp)
 
 
 @login_manager.user_loader
 def _load_user(session_id: str):
     return accounts.user_for_session(session_id)
+
+
+@bp.errorhandler(PermissionDenied)
+def _forbidden(error):
+    return render_template("error.html", title="Not allowed", detail=error.detail), 403
+
+
+@bp.errorhandler(NotFound)
+def _not_found(error):
+    return render_template("error.html", title="Not found", detail=error.detail), 404
 
 
 @bp.route("/")
@@ -49,7 +72,7 @@ def login():
             user = accounts.authenticate(email, request.form.get("password", ""))
             two_factor.require_second_factor(user, request.form.get("otp"))
         except TwoFactorRequired:
-            flash("Enter the code from your authenticator app (or a recovery code).", "error")
+            return login_code.begin(user)  # the code is asked for on a page of its own
         except InvalidCredentials as error:
             flash(error.detail if "code" in error.detail
                   else "That email and password do not match an account.", "error")
@@ -91,18 +114,6 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("web.login"))
-
-
-@bp.route("/dashboard")
-@login_required
-def dashboard():
-    try:
-        actor = console_actor()
-        page = sites.list_sites(actor, page=1, per_page=50)
-    except ChomError as error:
-        flash(error.detail, "error")
-        return render_template("dashboard.html", actor=None, page=None)
-    return render_template("dashboard.html", actor=actor, page=page)
 
 
 def init_app(app) -> None:

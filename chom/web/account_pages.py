@@ -1,15 +1,15 @@
-"""Console pages for one's own account: forgotten password, reset, two-factor set-up, and the
-organization's 2FA requirement enforced on every other page."""
+"""Console pages for one's own account: forgotten password and reset, and the organization's
+2FA requirement enforced on every other page (the set-up itself: `two_factor_pages`)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from chom.extensions import limiter
 from chom.rate_limits import login_account_key, setting
-from chom.services import password_reset, two_factor
+from chom.services import password_reset
 from chom.services.errors import ChomError, NotFound, ValidationFailed
 from chom.services.tenancy import RequestInfo
 from chom.web.context import console_actor
@@ -18,6 +18,7 @@ from chom.web.context import console_actor
 TWO_FACTOR_SETUP_PAGES = frozenset({
     "web.index", "web.login", "web.logout", "web.signup", "web.static", "web.two_factor",
     "web.forgot_password", "web.reset_password", "web.accept_invitation",
+    "web.two_factor_setup", "web.two_factor_enable", "web.login_code",
 })
 
 _auth_limit = limiter.limit(setting("CHOM_RATE_LIMIT_AUTH"), key_func=get_remote_address,
@@ -71,30 +72,7 @@ def reset_password():
         422 if errors else 200
 
 
-@login_required
-def two_factor_page():
-    """Set up two-factor authentication: a secret for the app, then a code to confirm it."""
-    actor = console_actor()
-    setup, codes, errors = None, None, {}
-    if request.method == "POST":
-        try:
-            if request.form.get("action") == "start":
-                setup = two_factor.begin_setup(actor)
-            else:
-                codes = two_factor.enable(actor, request.form.get("otp", ""))
-        except ValidationFailed as error:
-            errors = error.errors
-        except ChomError as error:
-            flash(error.detail, "error")
-    if request.method == "POST" and request.form.get("action") not in ("start", "enable"):
-        abort(400)
-    return render_template("two_factor.html", enabled=actor.user.totp_enabled_at is not None,
-                           setup=setup, codes=codes, errors=errors), 422 if errors else 200
-
-
 def register(bp) -> None:
     bp.before_request(require_two_factor_setup)
     bp.add_url_rule("/password/forgot", view_func=forgot_password, methods=["GET", "POST"])
     bp.add_url_rule("/password/reset", view_func=reset_password, methods=["GET", "POST"])
-    bp.add_url_rule("/account/two-factor", endpoint="two_factor", view_func=two_factor_page,
-                    methods=["GET", "POST"])

@@ -6,19 +6,26 @@ from flask import g, request, session
 from flask_login import current_user
 
 from chom.models.scoping import enter_scope
+from chom.services.errors import NotFound
 from chom.services.tenancy import RequestInfo, resolve_actor
 
 
 def console_actor():
-    """The logged-in user as an actor in the tenant chosen in the session."""
+    """The logged-in user as an actor in the tenant chosen by `?tenant=` or, else, by the
+    header's tenant switcher (kept in the session)."""
     if "chom_actor" not in g:
-        actor = resolve_actor(
-            current_user,
-            tenant_ref=request.args.get("tenant") or session.get("tenant_id"),
-            request=RequestInfo(ip=request.remote_addr,
-                                user_agent=request.headers.get("User-Agent"),
-                                correlation_id=g.get("correlation_id")),
-        )
+        info = RequestInfo(ip=request.remote_addr,
+                           user_agent=request.headers.get("User-Agent"),
+                           correlation_id=g.get("correlation_id"))
+        asked, remembered = request.args.get("tenant"), session.get("tenant_id")
+        try:
+            actor = resolve_actor(current_user, tenant_ref=asked or remembered, request=info)
+        except NotFound:
+            if asked or not remembered:
+                raise
+            # The remembered tenant was deleted or taken out of reach since: forget it.
+            session.pop("tenant_id")
+            actor = resolve_actor(current_user, request=info)
         enter_scope(actor.scope)
         g.chom_actor = actor
     return g.chom_actor

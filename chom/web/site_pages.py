@@ -10,6 +10,16 @@ from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
 from chom.services.sites import PlanPreview
 from chom.web.context import console_actor
+from chom.web.option_fields import option_fields, read_options
+
+# How the console names an operation's kind; another kind reads as its words.
+OPERATION_LABELS = {"provision": "Provision", "deprovision": "Delete", "issue_ssl": "Issue SSL",
+                    "suspend": "Suspend", "resume": "Resume", "deploy_content": "Upload content"}
+
+
+def operation_label(kind: str) -> str:
+    return OPERATION_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
 
 ACTIONS = {"ssl": "Certificate requested", "suspend": "Suspending", "resume": "Resuming",
            "retry": "Retrying"}
@@ -22,6 +32,16 @@ def _site_or_404(site_id):
         abort(404)
 
 
+def _type_options_context(type_name: str, form, errors: dict) -> dict:
+    """What `_site_type_options.html` needs for the chosen type: PHP choice and option fields."""
+    forms = {f.name: f for f in sites.site_type_forms()}
+    chosen = forms.get(type_name) or next(iter(forms.values()))
+    return {"chosen": chosen, "form": form, "errors": errors,
+            "option_fields": option_fields(chosen.name, chosen.options_schema),
+            "php_versions": current_app.config["CHOM_PHP_VERSIONS"],
+            "default_php": current_app.config["CHOM_DEFAULT_PHP_VERSION"]}
+
+
 @login_required
 def new_site():
     actor = console_actor()
@@ -29,11 +49,15 @@ def new_site():
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        form = {key: request.form.get(key, "").strip() for key in form}
+        form = {**request.form.to_dict(),
+                **{key: request.form.get(key, "").strip() for key in form}}
+        schemas = {f.name: f.options_schema for f in sites.site_type_forms()}
         try:
             domain = normalize_domain(form["domain"])
+            options = read_options(form["type"], schemas.get(form["type"], {}), request.form)
             created = sites.create_site(actor, domain=domain, type=form["type"],
-                                        php_version=form["php_version"] or None)
+                                        php_version=form["php_version"] or None,
+                                        options=options)
         except InvalidDomain as error:
             errors, status = {"domain": [str(error)]}, 422
         except ValidationFailed as error:
@@ -45,9 +69,15 @@ def new_site():
             if not isinstance(created, PlanPreview):
                 flash(f"{created.site.domain} is being provisioned.", "success")
                 return redirect(url_for("web.show_site", site_id=created.site.id))
-    return render_template("site_new.html", actor=actor, form=form, errors=errors,
-                           site_types=sites.site_type_choices(),
-                           php_versions=current_app.config["CHOM_PHP_VERSIONS"]), status
+    return render_template("site_new.html", actor=actor, site_types=sites.site_type_choices(),
+                           **_type_options_context(form["type"], form, errors)), status
+
+
+@login_required
+def site_type_options():
+    """The PHP choice and option fields of one site type (swapped in when the type changes)."""
+    return render_template("_site_type_options.html", **_type_options_context(
+        request.args.get("type", ""), {"php_version": ""}, {}))
 
 
 @login_required
@@ -99,7 +129,9 @@ def delete_site(site_id):
 
 
 def register(bp) -> None:
+    bp.add_app_template_filter(operation_label)
     bp.add_url_rule("/sites/new", view_func=new_site, methods=["GET", "POST"])
+    bp.add_url_rule("/sites/new/options", view_func=site_type_options)
     bp.add_url_rule("/sites/<site_id>", view_func=show_site)
     bp.add_url_rule("/sites/<site_id>/progress", view_func=site_progress)
     bp.add_url_rule("/sites/<site_id>/<any(ssl, suspend, resume, retry):action>",

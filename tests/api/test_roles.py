@@ -1,4 +1,5 @@
-"""Roles in one policy layer: viewer reads, member manages sites, admin manages tenants."""
+"""Roles in one policy layer: viewer reads, member manages sites, admin deletes sites and
+manages tenants."""
 
 import pytest
 
@@ -24,11 +25,12 @@ def test_role_matrix(clean_app, client, register, local_vps, role):
     assert (listed, created, tenant) == EXPECTED[role]
 
 
-def test_viewer_cannot_delete_a_site(clean_app, client, register, local_vps):
+@pytest.mark.parametrize("role", ["viewer", "member"])
+def test_viewer_and_member_cannot_delete_a_site(clean_app, client, register, local_vps, role):
     owner = register("Acme")
     site = owner.create_site("keep.example.com").json["data"]
-    viewer = add_member(clean_app, owner, "viewer")
-    response = client.delete(f"/api/v1/sites/{site['id']}", headers=viewer["headers"])
+    member = add_member(clean_app, owner, role)
+    response = client.delete(f"/api/v1/sites/{site['id']}", headers=member["headers"])
     assert response.status_code == 403
     assert response.json["type"].endswith("/forbidden")
     assert owner.get(f"/api/v1/sites/{site['id']}").json["data"]["status"] != "deleting"
@@ -47,6 +49,13 @@ def test_out_of_scope_is_404_even_for_a_role_that_may_not_act(clean_app, client,
         response = client.open(path, method=method, headers=viewer["headers"],
                                json={"name": "x"} if method == "PATCH" else None)
         assert response.status_code == 404, (method, path, response.status_code)
+
+
+def test_admin_may_delete_a_site(clean_app, client, register, local_vps):
+    owner = register("Acme")
+    site = owner.create_site("gone.example.com").json["data"]
+    admin = add_member(clean_app, owner, "admin")
+    assert client.delete(f"/api/v1/sites/{site['id']}", headers=admin["headers"]).status_code == 202
 
 
 # --- The team endpoints: every endpoint × (owner, admin, member, viewer, other tenant,

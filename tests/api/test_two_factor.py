@@ -57,12 +57,16 @@ def test_the_console_asks_for_the_code(clean_app, register):
     account = register("Secure Co")
     totp, _ = _enable(account)
     browser = clean_app.test_client()
-    page = browser.post("/login", data={"email": account.email, "password": account.password})
-    assert page.status_code == 401
+    step = browser.post("/login", data={"email": account.email, "password": account.password})
+    assert step.status_code == 303 and step.headers["Location"].endswith("/login/code")
+    page = browser.get("/login/code")
     assert "authenticator app" in page.get_data(as_text=True)
     assert re.search(r'<label for="otp">', page.get_data(as_text=True))
-    ok = browser.post("/login", data={"email": account.email, "password": account.password,
-                                      "otp": totp.now()})
+    ok = browser.post("/login/code", data={"otp": totp.now()})
+    assert ok.status_code == 302 and ok.headers["Location"].endswith("/dashboard")
+    # The code in the log-in form itself is taken too (one request).
+    ok = clean_app.test_client().post("/login", data={
+        "email": account.email, "password": account.password, "otp": totp.now()})
     assert ok.status_code == 302 and ok.headers["Location"].endswith("/dashboard")
 
 

@@ -75,3 +75,30 @@ def test_the_cli_provisions_every_tenant(observed_app, observed_client, observab
     assert dashboards_folder(alice.tenant_id) in observability_stack.grafana.folders
     bad = runner.invoke(args=["chom", "dashboards", "--tenant", "nope"])
     assert bad.exit_code != 0 and "no tenant nope" in bad.output
+
+
+def test_dashboards_follow_the_sites(make_app, observability_stack, local_vps):
+    """Provisioning or deleting a site refreshes its tenant's dashboard (a job, via the
+    lifecycle hooks), with Grafana configured."""
+    from tests.conftest import PASSWORD, Account
+
+    grafana = observability_stack.grafana
+    app = make_app(GRAFANA_URL=grafana.url, GRAFANA_TOKEN=grafana.token)
+    client = app.test_client()
+    registered = client.post("/api/v1/auth/register", json={
+        "organization": "Follow Co", "name": "O", "email": "o@follow.test",
+        "password": PASSWORD})
+    owner = Account(client, registered.json["data"], PASSWORD)
+    kept = _site(owner, "follow-1.example.com")
+    gone = _site(owner, "follow-2.example.com")
+    app.extensions["chom_queue"].wait_idle()
+    listed = _dashboard_of(grafana, owner.tenant_id)["templating"]["list"][0]["query"]
+    assert listed.split(",") == ["follow-1.example.com", "follow-2.example.com"]
+
+    deleted = owner.delete(f"/api/v1/sites/{gone}")
+    assert deleted.status_code == 202
+    owner.wait_for_operation(deleted.json["data"]["id"])
+    app.extensions["chom_queue"].wait_idle()
+    listed = _dashboard_of(grafana, owner.tenant_id)["templating"]["list"][0]["query"]
+    assert listed.split(",") == ["follow-1.example.com"]
+    assert owner.get(f"/api/v1/sites/{kept}").status_code == 200

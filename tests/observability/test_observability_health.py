@@ -36,10 +36,20 @@ def test_nothing_configured(client, register, local_vps):
         assert answer.json["type"].endswith("/observability-unavailable")
 
 
-def test_a_backend_that_is_down_is_reported_down(make_app, observed_client):
+def test_backends_that_are_down_are_reported_down(make_app, observed_client):
     from tests.stack import free_port
 
-    app = make_app(PROMETHEUS_URL=f"http://127.0.0.1:{free_port()}")  # nothing listens there
-    answer = app.test_client().get("/api/v1/observability/health/prometheus").json
-    assert (answer["status"], answer["breaker"]) == ("down", "closed")
-    assert "error" not in answer  # the endpoint is public: no hosts or messages
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = make_app(PROMETHEUS_URL=dead, GRAFANA_URL=dead, GRAFANA_TOKEN="t")
+    for component in ("prometheus", "grafana"):
+        answer = app.test_client().get(f"/api/v1/observability/health/{component}").json
+        assert (answer["status"], answer["breaker"]) == ("down", "closed"), component
+        assert "error" not in answer  # the endpoint is public: no hosts or messages
+    # Provisioning dashboards with Grafana down is a clear error, not a crash.
+    registered = app.test_client().post("/api/v1/auth/register", json={
+        "organization": "Dark Co", "name": "O", "email": "o@dark.test",
+        "password": "correct horse battery staple"})
+    assert registered.status_code == 201
+    result = app.test_cli_runner().invoke(args=["chom", "dashboards"])
+    assert result.exit_code == 1
+    assert "grafana is not available: grafana did not answer (ConnectionError)" in result.output

@@ -106,3 +106,19 @@ def test_another_tenants_site_page_is_404_and_htmx_is_served(clean_app, register
     assert browser.post(f"/sites/{site_id}/suspend").status_code == 404
     script = browser.get("/assets/vendor/htmx/htmx.min.js")
     assert script.status_code == 200 and b"htmx" in script.data[:2000]
+
+
+def test_member_manages_but_cannot_delete(clean_app, register, local_vps):
+    from tests.web.console import member_client
+
+    owner = register("Console Co")
+    created = owner.create_site("member.example.com")
+    site_id = created.json["data"]["id"]
+    owner.wait_for_operation(created.json["meta"]["operation_id"])
+    member, _ = member_client(clean_app, owner, "member")
+    page = member.get(f"/sites/{site_id}").get_data(as_text=True)
+    assert "Suspend" in page and "Delete site" not in page
+    assert member.post(f"/sites/{site_id}/delete",
+                       data={"confirm": "member.example.com"}).status_code == 403
+    admin, _ = member_client(clean_app, owner, "admin")
+    assert "Delete site" in admin.get(f"/sites/{site_id}").get_data(as_text=True)

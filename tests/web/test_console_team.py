@@ -141,12 +141,12 @@ def test_two_factor_set_up_page(clean_app, client, register):
     account = register("Secure Co")
     browser = _log_in(clean_app.test_client(), account.email)
     assert browser.get("/account/two-factor").status_code == 200
-    started = browser.post("/account/two-factor", data={"action": "start"})
-    secret = re.search(r"Key: <code>([A-Z2-7]+)</code>", started.get_data(as_text=True)).group(1)
-    assert browser.post("/account/two-factor", data={"action": "enable", "otp": "000000"}
+    started = browser.post("/account/two-factor/setup")
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.get_data(as_text=True)).group(1)
+    assert browser.post("/account/two-factor/enable", data={"otp": "000000"}
                         ).status_code == 422
-    enabled = browser.post("/account/two-factor",
-                           data={"action": "enable", "otp": pyotp.TOTP(secret).now()})
+    enabled = browser.post("/account/two-factor/enable",
+                           data={"otp": pyotp.TOTP(secret).now()})
     assert enabled.status_code == 200
     assert len(re.findall(r"<li><code>", enabled.get_data(as_text=True))) == 10
     login = client.post("/api/v1/auth/login", json={"email": account.email,

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-import niquests
+import requests
 from grafana_client import GrafanaApi
-from grafana_client.client import (
-    GrafanaClientError,
-    GrafanaException,
-    GrafanaServerError,
-    GrafanaTimeoutError,
-)
+from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaServerError
 
 from chom.plugin_api import (
     BackendError,
@@ -81,8 +76,7 @@ class Grafana(DashboardsBackend):
         """A client call, its failures sorted into unavailable (retry may help) or refused."""
         try:
             return call(*args, **kwargs)
-        except (GrafanaServerError, GrafanaTimeoutError, niquests.exceptions.ConnectionError
-                ) as error:
+        except (GrafanaServerError, requests.ConnectionError, requests.Timeout) as error:
             raise BackendUnavailable(f"grafana did not answer ({type(error).__name__})"
                                      ) from error
         except GrafanaClientError as error:

@@ -1,0 +1,58 @@
+"""Console overview pages: the dashboard (usage, sites, recent operations) and the sites list."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, render_template, request
+from flask_login import login_required
+
+from chom.services import site_operations, sites, tenants
+from chom.services.errors import ChomError
+from chom.web.context import console_actor
+
+SITE_STATUSES = ("pending", "provisioning", "active", "failed", "suspended", "deleting",
+                 "deleted")
+PER_PAGE = 25
+
+
+@login_required
+def dashboard():
+    try:
+        actor = console_actor()
+        page = sites.list_sites(actor, page=1, per_page=10)
+        usage = tenants.get_tenant(actor, actor.require_tenant().id)
+        operations = site_operations.recent_operations(actor, limit=8)
+    except ChomError as error:
+        flash(error.detail, "error")
+        return render_template("dashboard.html", actor=None, page=None, usage=None,
+                               operations=[])
+    plan = current_app.config["CHOM_PLANS"][usage.tenant.plan]
+    return render_template("dashboard.html", actor=actor, page=page, usage=usage, plan=plan,
+                           operations=operations)
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@login_required
+def site_list():
+    """The tenant's sites, searched by domain and filtered by status and type."""
+    actor = console_actor()
+    filters = {key: request.args.get(key, "").strip() for key in ("q", "status", "type")}
+    types = sites.site_type_choices()
+    # Unknown filter values are ignored rather than answered with an error page.
+    status = filters["status"] if filters["status"] in SITE_STATUSES else None
+    type_ = filters["type"] if filters["type"] in {name for name, _, _ in types} else None
+    page = sites.list_sites(actor, page=_page_number(), per_page=PER_PAGE, status=status,
+                            type=type_, search=filters["q"][:253] or None)
+    return render_template("sites.html", actor=actor, page=page, filters=filters,
+                           statuses=SITE_STATUSES, site_types=types,
+                           pages=max(1, -(-page.total // PER_PAGE)))
+
+
+def register(bp) -> None:
+    bp.add_url_rule("/dashboard", view_func=dashboard)
+    bp.add_url_rule("/sites", view_func=site_list)
