@@ -137,7 +137,8 @@ def backup_failed(operation: Operation, reason: str) -> None:
     holding nothing."""
     backup = db.session.scalar(select(Backup).where(Backup.operation_id == operation.id))
     if backup is not None and backup.status != "succeeded":
-        storage().delete([part["key"] for part in backup.parts or []])
+        storage().abort_incomplete(backup.storage_key + "/")
+        storage().delete(storage().keys(backup.storage_key + "/"))
         backup.status, backup.error, backup.parts, backup.size_bytes = "failed", reason, [], 0
         backup.completed_at = utcnow()
         db.session.commit()
