@@ -11,15 +11,17 @@ import shutil
 import tarfile
 import tracemalloc
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
 from chom.extensions import db
 from chom.integration.backup_storage import PART_SIZE
-from chom.models import Backup, Operation, Tenant
+from chom.models import Backup, Operation, Site, Tenant
 from chom.models.scoping import unscoped
-from chom.services.backups import storage_used
+from chom.services import provisioning
+from chom.services.backups import new_backup, storage_used
 from tests.http_receiver import Receiver
 from tests.s3_server import moto_s3  # noqa: F401  (session fixture)
 
@@ -243,3 +245,23 @@ def test_a_backup_and_a_restore_of_one_site_never_overlap(clean_app, register, l
         db.session.commit()
     refused = account.post(f"/api/v1/sites/{site['id']}/backups")
     assert refused.status_code == 409 and "restore" in refused.json["detail"]
+
+
+def test_a_backup_whose_job_gave_up_is_failed_and_holds_nothing(clean_app, register,
+                                                                local_vps):
+    account = register("Gave Up Co")
+    site = _site(account)
+    with clean_app.app_context(), unscoped():
+        backup = new_backup(db.session.get(Site, uuid.UUID(site["id"])), trigger="scheduled",
+                            correlation_id=None)
+        db.session.commit()  # never enqueued: as if every retry of its job had failed
+        backup_id, operation_id = backup.id, str(backup.operation_id)
+        partial = Path(clean_app.config["CHOM_BACKUP_DIR"]) / backup.storage_key / "x.partial"
+        partial.parent.mkdir(parents=True)
+        partial.write_bytes(b"half")
+        provisioning.mark_failed(operation_id, "ConnectionError: storage unreachable")
+        backup = db.session.get(Backup, backup_id, populate_existing=True)
+        assert (backup.status, backup.error) == ("failed", "ConnectionError: storage unreachable")
+    assert not partial.exists()
+    assert account.get(f"/api/v1/operations/{operation_id}").json["data"]["status"] == "failed"
+    assert account.get(f"/api/v1/sites/{site['id']}").json["data"]["status"] == "active"
