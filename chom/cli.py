@@ -116,6 +116,27 @@ def worker(burst):
     sys.exit(0 if ok else 1)
 
 
+@chom_cli.command("scheduler")
+def scheduler():
+    """Run the recurring work (daily backups, certificate renewals, reconcile, retention,
+    usage snapshots) on rq's cron scheduler; several may run, one leads."""
+    import signal
+    import threading
+
+    from chom.integration.queue import current_queue
+    from chom.jobs.scheduled import build_scheduler
+
+    queue = current_queue()
+    if queue.mode != "rq":
+        raise click.ClickException("The scheduler needs Redis (REDIS_URL): its jobs run on RQ.")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner = build_scheduler(current_app.config, queue.connection)
+    click.echo(f"scheduler {runner.name}: {len(runner.get_jobs())} recurring jobs")
+    runner.run(stop)
+
+
 @chom_cli.command("plan")
 @click.argument("domain")
 @click.option("--type", "site_type", required=True, help="site type, e.g. html")

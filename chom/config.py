@@ -53,6 +53,12 @@ def _engine_options(database_url: str) -> dict:
     return options
 
 
+def _retention(value: str) -> dict[str, int]:
+    """`"starter=7,pro=30"` → `{"starter": 7, "pro": 30}` (retention, schedule intervals)."""
+    pairs = (item.split("=", 1) for item in value.split(",") if item.strip())
+    return {name.strip(): int(count) for name, count in pairs}
+
+
 def from_environment(instance_path: Path) -> dict:
     """Build the Flask config mapping from the process environment."""
     load_dotenv(override=False)
@@ -162,6 +168,24 @@ def from_environment(instance_path: Path) -> dict:
         # Browser origins allowed to call the API with CORS (comma-separated); none by default.
         "CHOM_CORS_ORIGINS": [o.strip() for o in env("CHOM_CORS_ORIGINS", "").split(",")
                               if o.strip()],
+        # Backups: S3-compatible storage when S3_BUCKET is set, else a directory.
+        "S3_BUCKET": env("S3_BUCKET"),
+        "S3_ENDPOINT_URL": env("S3_ENDPOINT_URL"),
+        "S3_REGION": env("S3_REGION", "us-east-1"),
+        "S3_ACCESS_KEY_ID": env("S3_ACCESS_KEY_ID"),
+        "S3_SECRET_ACCESS_KEY": env("S3_SECRET_ACCESS_KEY"),
+        "S3_SERVER_SIDE_ENCRYPTION": env("S3_SERVER_SIDE_ENCRYPTION", "AES256"),
+        "CHOM_BACKUP_DIR": env("CHOM_BACKUP_DIR", str(instance_path / "backups")),
+        # How long a backup's download link works.
+        "CHOM_BACKUP_URL_TTL": int(env("CHOM_BACKUP_URL_TTL", "900")),
+        # Backups kept per site, by plan (the newest; older ones are pruned).
+        "CHOM_BACKUP_RETENTION": _retention(env("CHOM_BACKUP_RETENTION",
+                                                "starter=7,pro=30,enterprise=90")),
+        # The scheduler: how often it looks for due work, and its leader lock's lifetime.
+        "CHOM_SCHEDULER_TICK_SECONDS": float(env("CHOM_SCHEDULER_TICK_SECONDS", "30")),
+        "CHOM_SCHEDULER_LOCK_TTL": int(env("CHOM_SCHEDULER_LOCK_TTL", "60")),
+        # Seconds between runs of recurring jobs, by name (`reconcile=60,...`); unset: defaults.
+        "CHOM_SCHEDULE_INTERVALS": _retention(env("CHOM_SCHEDULE_INTERVALS", "")),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET"),
         # Where the stripe library sends API calls (tests point it at a local fake).

@@ -88,3 +88,22 @@ def chom_after_step(site, step, result):
 
     `result` is `"changed"`, `"unchanged"` or `"failed"`. The return value is ignored.
     """
+
+
+@hookspec
+def chom_site_backed_up(site, backup_id, size_bytes):
+    """Called after a backup of a site has been stored completely (every part, checksummed).
+
+    `site` is a `SiteContext`, `backup_id` the backup's public id (a string), `size_bytes` the
+    bytes stored. What a backup holds comes from `SiteType.backup_parts`. The return value is
+    ignored; an exception is logged and does not fail the backup.
+    """
+
+
+@hookspec
+def chom_site_restored(site):
+    """Called after a backup has been restored into a site and `SiteType.restore_plan` applied.
+
+    `site` is a `SiteContext` of the site restored into (the site itself, or a new clone with
+    its own domain). The return value is ignored; an exception is logged.
+    """

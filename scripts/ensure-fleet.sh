@@ -43,7 +43,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 for binary in /usr/sbin/sshd /usr/sbin/nginx /usr/sbin/php-fpm8.2 /usr/sbin/mariadbd \
-              /usr/bin/mariadb-install-db /usr/bin/mariadb /usr/bin/mysqladmin /usr/bin/php8.2 \
+              /usr/bin/mariadb-install-db /usr/bin/mariadb /usr/bin/mariadb-dump \
+              /usr/bin/mysqladmin /usr/bin/php8.2 \
               /usr/bin/ssh-keygen /usr/sbin/ip /usr/bin/pkill /usr/bin/git /usr/bin/curl \
               /usr/bin/pebble /usr/bin/pebble-challtestsrv; do
   if [ ! -x "$binary" ]; then

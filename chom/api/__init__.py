@@ -10,6 +10,7 @@ from chom.api import (
     problems,
     views_account,
     views_auth,
+    views_backups,
     views_billing,
     views_health,
     views_notifications,
@@ -21,8 +22,8 @@ from chom.api import (
 from chom.api.schemas import Problem
 from chom.services.errors import ChomError
 
-BLUEPRINTS = (views_auth.blp, views_sites.blp, views_account.blp, views_health.blp,
-              views_notifications.blp, views_team.blp, views_billing.blp,
+BLUEPRINTS = (views_auth.blp, views_sites.blp, views_backups.blp, views_account.blp,
+              views_health.blp, views_notifications.blp, views_team.blp, views_billing.blp,
               views_webhooks.blp, views_observability.blp)
 
 

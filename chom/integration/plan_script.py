@@ -32,6 +32,7 @@ from chom.plugin_api import (
     RemovePhpPool,
     RemoveSystemUser,
     RunCommand,
+    RunSql,
     Step,
 )
 
@@ -44,6 +45,8 @@ DEFAULT_COMMANDS = {
     "nginx_reload": ["nginx", "-s", "reload"],
     "php_fpm_reload": ["systemctl", "reload", "php{php_version}-fpm"],
     "mysql": ["mysql"],
+    "mysqldump": ["mysqldump"],
+    "tar": ["tar"],
 }
 
 
@@ -224,6 +227,11 @@ def _drop_database(step: DropDatabase, profile: Profile) -> list[str]:
     return [_mysql(sql, profile), "chom_result=changed"]
 
 
+def _run_sql(step: RunSql, profile: Profile) -> list[str]:
+    name = _sql_name(step.database)
+    return [_mysql(f"USE `{name}`;\n{step.sql}\n", profile), "chom_result=changed"]
+
+
 def _ensure_php_pool(step: EnsurePhpPool, profile: Profile) -> list[str]:
     return write_file(profile.pool_path(step.name, step.php_version), step.config, "0644", None)
 
@@ -273,6 +281,7 @@ RENDERERS: dict[type[Step], Callable[[Step, Profile], list[str]]] = {
     RemoveSystemUser: _remove_system_user,
     EnsureDatabase: _ensure_database,
     DropDatabase: _drop_database,
+    RunSql: _run_sql,
     EnsurePhpPool: _ensure_php_pool,
     RemovePhpPool: _remove_php_pool,
     EnsureNginxSite: _ensure_nginx_site,

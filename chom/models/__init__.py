@@ -7,12 +7,21 @@ from chom.models.billing import Subscription, WebhookEvent
 from chom.models.fleet import VpsAllocation, VpsServer
 from chom.models.notifications import CHANNEL_KINDS, NotificationChannel
 from chom.models.organizations import TENANT_STATUSES, Organization, Tenant
-from chom.models.sites import OPERATION_STATUSES, SITE_STATUSES, Backup, Operation, Site
+from chom.models.sites import (
+    BACKUP_STATUSES,
+    OPERATION_STATUSES,
+    SITE_STATUSES,
+    Backup,
+    Operation,
+    Site,
+)
+from chom.models.usage import UsageSnapshot
 from chom.models.users import ROLES, ApiToken, Invitation, Membership, User
 
 __all__ = [
     "ApiToken",
     "AuditLog",
+    "BACKUP_STATUSES",
     "Backup",
     "Base",
     "CHANNEL_KINDS",
@@ -28,6 +37,7 @@ __all__ = [
     "Subscription",
     "TENANT_STATUSES",
     "Tenant",
+    "UsageSnapshot",
     "User",
     "VpsAllocation",
     "VpsServer",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chom.models.base import Base, PublicId, TenantOwned, Timestamps
 from chom.models.fleet import VpsServer
 
+BACKUP_STATUSES = ("pending", "running", "succeeded", "failed")
 SITE_STATUSES = ("pending", "provisioning", "active", "failed", "suspended", "deleting", "deleted")
 OPERATION_STATUSES = ("queued", "running", "succeeded", "failed")
 
@@ -76,11 +77,24 @@ class Operation(PublicId, Timestamps, TenantOwned, Base):
 
 
 class Backup(PublicId, Timestamps, TenantOwned, Base):
+    """A site's backup: its parts (objects in backup storage under `storage_key`), their sizes
+    and SHA-256 sums. Only a `succeeded` backup counts against the storage quota."""
+
     __tablename__ = "backups"
+    __table_args__ = (Index("ix_backups_site_created", "site_id", "created_at"),)
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    size_bytes: Mapped[int] = mapped_column(default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     storage_key: Mapped[str | None] = mapped_column(String(500))
     checksum: Mapped[str | None] = mapped_column(String(128))
     completed_at: Mapped[datetime | None]
+    #: `manual` (asked for) or `scheduled` (the daily run)
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")
+    #: `[{name, key, size, sha256}]`, one per part, once stored
+    parts: Mapped[list] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    operation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("operations.id", ondelete="SET NULL"))
+
+    operation: Mapped[Operation | None] = relationship()

@@ -10,10 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import pluggy
 
+from chom.plugin_api.backups import BackupPart, DatabaseDump, DirectoryArchive
 from chom.plugin_api.observability import (
     AlertsBackend,
     BackendError,
@@ -43,7 +44,9 @@ from chom.plugin_api.steps import (
     RemovePhpPool,
     RemoveSystemUser,
     RunCommand,
+    RunSql,
     Step,
+    sql_string,
 )
 
 hookimpl = pluggy.HookimplMarker("chom")
@@ -152,6 +155,23 @@ class SiteType(ABC):
     def health_probe(self, site: SiteContext) -> HealthProbe:
         return HealthProbe()
 
+    def backup_parts(self, site: SiteContext) -> tuple[BackupPart, ...]:
+        """What a backup of the site holds: by default its database (when the type has one)
+        and its web root. Each part is streamed from the VPS to storage as one object."""
+        parts: list[BackupPart] = []
+        if self.needs_database:
+            parts.append(DatabaseDump("database.sql", database=site.paths.database_name))
+        parts.append(DirectoryArchive("webroot.tar.gz", path=site.paths.web_root))
+        return tuple(parts)
+
+    def restore_plan(self, site: SiteContext, *, source_domain: str) -> Plan:
+        """Steps applied once a backup's parts are back on the VPS: by default the provision
+        plan (it rewrites the site's own configuration over the restored files and converges
+        owners, pools and server blocks). `source_domain` is the domain of the site the backup
+        was taken from: another one when restoring into a clone, whose URLs a type may rewrite.
+        """
+        return Plan("restore", self.provision_plan(site).steps)
+
     def plan_for(self, action: str, site: SiteContext) -> Plan:
         """The plan for one of `PLAN_ACTIONS`."""
         builders = {
@@ -206,6 +226,24 @@ class Transport(ABC):
         executor reads progress markers from it); the result still holds all the output.
         """
 
+    def stream(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: BinaryIO | None = None,
+        on_stdout: Callable[[bytes], None] | None = None,
+        timeout: float = 3600,
+    ) -> CommandResult:
+        """Run an argv command with its standard streams as byte streams, never held whole.
+
+        `stdin`, when given, is read in chunks (`read(n)`) and fed to the command; each chunk
+        of standard output is handed to `on_stdout` as it arrives. The result's `stdout` is
+        empty and its `stderr` holds the end of the command's standard error. When `on_stdout`
+        raises, the command is stopped (its channel closed) and the exception propagates.
+        Raises `TransportUnavailable` when the connection drops.
+        """
+        raise NotImplementedError(f"the {self.name} transport cannot stream")
+
     def close(self) -> None:  # noqa: B027  (optional for transports without a connection)
         """Release any connection held."""
 
@@ -221,6 +259,11 @@ __all__ = [
     "TenantRef",
     "Window",
     "PLAN_ACTIONS",
+    "BackupPart",
+    "DatabaseDump",
+    "DirectoryArchive",
+    "RunSql",
+    "sql_string",
     "CommandResult",
     "DropDatabase",
     "EnsureDatabase",

@@ -126,6 +126,25 @@ class DropDatabase(Step):
 
 
 @dataclass(frozen=True)
+class RunSql(Step):
+    """SQL statements run in the site's database through the VPS's administrative client.
+
+    Not idempotent by itself: a plugin writes statements that converge (or runs them only in
+    a plan applied once, such as a restore). Quote values with `sql_string`."""
+
+    database: str
+    sql: str
+
+    def describe(self) -> str:
+        return f"run SQL in {self.database}"
+
+
+def sql_string(value: str) -> str:
+    """`value` as a MariaDB string literal (backslash and quote escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
 class EnsurePhpPool(Step):
     name: str
     user: str

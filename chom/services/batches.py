@@ -34,15 +34,20 @@ log = logging.getLogger(__name__)
 # How often the progress of a running batch is saved (from its own thread).
 PROGRESS_COMMIT_SECONDS = 0.25
 
-# Kinds applied alone: `issue_ssl` talks to the CA between its phases.
-ALONE = ("issue_ssl",)
+# Kinds applied alone: `issue_ssl` talks to the CA between its phases; a restore streams data
+# from backup storage to the VPS.
+ALONE = ("issue_ssl", "restore")
+# Kinds that only read the VPS and run outside its lock (under a lock of their own, see
+# `provisioning.run_operation`), so a long backup never holds up other sites' changes.
+OUTSIDE_VPS_LOCK = ("backup",)
 
 
 def ready_operations(vps_id) -> list[Operation]:
     """The oldest unfinished operation of every site on the VPS, oldest first."""
     rows = db.session.scalars(
         select(Operation).join(Site, Operation.site_id == Site.id)
-        .where(Site.vps_id == vps_id, Operation.status.in_(("queued", "running")))
+        .where(Site.vps_id == vps_id, Operation.status.in_(("queued", "running")),
+               Operation.kind.not_in(OUTSIDE_VPS_LOCK))
         .order_by(Operation.created_at, Operation.id)
     ).all()
     heads, seen = [], set()

@@ -70,21 +70,26 @@ def find_vps(name: str) -> VpsServer:
 
 
 def allocate_vps_for(
-    tenant: Tenant | None, *, dedicated: bool, reserve: bool = True
+    tenant: Tenant | None, *, dedicated: bool, reserve: bool = True, vps_name: str | None = None
 ) -> VpsServer:
     """The active VPS with the most free capacity for `tenant`'s next site.
 
     Shared plans draw from the shared fleet; `dedicated` plans get the tenant's own VPS (or a
     spare dedicated one, then allocated to it). With `reserve`, the choice is locked in the
-    caller's transaction so concurrent placements cannot overfill a VPS. Raises `NoCapacity`.
+    caller's transaction so concurrent placements cannot overfill a VPS. `vps_name` asks for
+    that VPS (it must be one the plan may use, with room). Raises `NoCapacity`.
     """
     with unscoped():
         for vps in _candidates(tenant, dedicated):
+            if vps_name is not None and vps.name != vps_name:
+                continue
             if reserve and not _still_has_room(vps):
                 continue
             if reserve:
                 _ensure_allocation(tenant, vps, dedicated)
             return vps
+    if vps_name is not None:
+        raise NoCapacity(f"The VPS {vps_name!r} cannot take another site of this tenant.")
     raise NoCapacity("No VPS in the fleet has room for another site; an operator must add one.")
 
 

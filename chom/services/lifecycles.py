@@ -42,6 +42,9 @@ LIFECYCLES = {
     "deploy_content": Lifecycle("deploy_content", None, None, None, fails_site=False),
     # Re-applies the provision plan to a site that drifted (`services.coherency`).
     "repair": Lifecycle("provision", None, "active", None, fails_site=False),
+    # Run alone, by `services.backup_runs`: a failed backup or restore fails only itself.
+    "backup": Lifecycle("backup", None, None, None, fails_site=False),
+    "restore": Lifecycle("restore", None, "active", None, fails_site=False),
 }
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:manage",
-                    "monitoring:read"})
-MEMBER = VIEWER | {"sites:write", "alerts:silence"}
-# Deleting a site is for admins: a member manages sites but cannot destroy one.
+                    "monitoring:read", "backups:read"})
+# A backup's download link hands out the site's database: members and up, as for restoring.
+MEMBER = VIEWER | {"sites:write", "alerts:silence", "backups:write", "backups:download"}
+# Deleting a site or a backup is for admins: a member manages sites but cannot destroy one.
 ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate", "audit:read",
-                  "notifications:manage"}
+                  "notifications:manage", "backups:delete"}
 # Owners alone touch owners, the organization's security settings and its ownership.
 OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}
 

@@ -17,7 +17,7 @@ from chom.models import Operation
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch
-from chom.services import batches, ssl
+from chom.services import backup_runs, batches, ssl
 from chom.services.lifecycles import (  # noqa: F401  (re-exported: where they used to be)
     CORE_PLANS,
     FINISHED,
@@ -67,7 +67,9 @@ def run_operation(operation_id: str) -> None:
     they were asked for; each operation keeps its own steps, log and outcome. A step failing
     on the VPS fails its own operation (and site). A lost connection raises `TransportError`,
     and a VPS lock held too long `LockBusy`, so the queue retries the job. An operation
-    another job already finished returns at once.
+    another job already finished returns at once. A backup only reads the VPS: it runs alone,
+    outside the VPS's lock, under a lock of the site's own (`lock_for`), so a long one never
+    holds up the other sites on that VPS.
     """
     with unscoped():
         operation = get_or_not_found(Operation, operation_id, "Operation")
@@ -75,15 +77,29 @@ def run_operation(operation_id: str) -> None:
         if operation.status in FINISHED:
             return
         own_id, vps_id = operation.id, operation.site.vps_id
+        lock = lock_for(operation)
         db.session.rollback()  # the lock may take a while: hold no transaction meanwhile
     ttl = current_app.config["CHOM_SITE_LOCK_TTL"]
-    with current_queue().lock(vps_lock(vps_id), ttl=ttl), unscoped():
-        batches.drain(own_id, vps_id, run_alone=_issue_ssl)
+    with current_queue().lock(lock, ttl=ttl), unscoped():
+        if lock != vps_lock(vps_id):  # a kind that only reads the VPS: run it alone
+            operation = get_or_not_found(Operation, own_id, "Operation")
+            if operation.status not in FINISHED:
+                backup_runs.run_backup(operation)
+            return
+        batches.drain(own_id, vps_id, run_alone=_run_alone)
 
 
 def vps_lock(vps_id) -> str:
     """The lock every job applying plans to that VPS holds."""
     return f"vps:{vps_id}"
+
+
+def lock_for(operation: Operation) -> str:
+    """The lock a live job running `operation` holds: its VPS's, or, for a kind that only
+    reads the VPS (a backup), one of the site's own for that kind."""
+    if operation.kind in batches.OUTSIDE_VPS_LOCK:
+        return f"site:{operation.site_id}:{operation.kind}"
+    return vps_lock(operation.site.vps_id if operation.site else None)
 
 
 def resume_stalled_operations() -> list[Operation]:
@@ -101,8 +117,7 @@ def resume_stalled_operations() -> list[Operation]:
         ).all()
         resumed = []
         for operation in unfinished:
-            vps_id = operation.site.vps_id if operation.site else None
-            if queue.lock_is_held(vps_lock(vps_id)):
+            if queue.lock_is_held(lock_for(operation)):
                 continue
             if operation.status == "queued" and queue.job_is_pending(operation.job_id):
                 continue
@@ -113,6 +128,12 @@ def resume_stalled_operations() -> list[Operation]:
     for operation in resumed:
         enqueue_operation(operation)
     return resumed
+
+
+def _run_alone(operation: Operation) -> None:
+    """The kinds `services.batches` applies one at a time, each by its own service."""
+    runners = {"issue_ssl": _issue_ssl, "restore": backup_runs.run_restore}
+    runners[operation.kind](operation)
 
 
 def _issue_ssl(operation: Operation) -> None:
@@ -168,6 +189,8 @@ def mark_failed(operation_id: str, reason: str) -> None:
         if operation.status in FINISHED:
             return
         if operation.status == "running" and operation.site is not None and \
-                current_queue().lock_is_held(vps_lock(operation.site.vps_id)):
+                current_queue().lock_is_held(lock_for(operation)):
             return
         finish(operation, operation.site, "failed", reason)
+        if operation.kind == "backup":
+            backup_runs.backup_failed(operation, reason)

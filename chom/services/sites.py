@@ -229,9 +229,12 @@ def _reserve_site_slots(tenant: Tenant, count: int = 1) -> None:
 
 
 def _place_site(actor: Actor, tenant: Tenant, *, domain: str, type: str,
-                php_version: str | None, options: dict, site_type) -> Site:
-    """A new site on the VPS with the most room, flushed in the caller's transaction."""
-    vps = fleet.allocate_vps_for(tenant, dedicated=plan_limits(tenant)["dedicated_vps"])
+                php_version: str | None, options: dict, site_type,
+                vps_name: str | None = None) -> Site:
+    """A new site on the VPS with the most room (or on `vps_name`), flushed in the caller's
+    transaction."""
+    vps = fleet.allocate_vps_for(tenant, dedicated=plan_limits(tenant)["dedicated_vps"],
+                                 vps_name=vps_name)
     password = secrets.token_urlsafe(24) if site_type.needs_database else None
     site = Site(
         tenant_id=tenant.id, domain=domain, type=type, php_version=php_version,
@@ -257,12 +260,14 @@ def create_site(
     php_version: str | None = None,
     options: dict | None = None,
     dry_run: bool = False,
+    vps_name: str | None = None,
 ) -> CreatedSite | PlanPreview:
     """Create a site in the actor's tenant and enqueue its provisioning.
 
     `domain` must already be normalised (`chom.services.domains.normalize_domain`). Raises
     `ValidationFailed` (type, PHP version, options), `DomainTaken`, `QuotaExceeded`,
-    `NoCapacity`. With `dry_run`, returns a `PlanPreview` and writes nothing.
+    `NoCapacity`. With `dry_run`, returns a `PlanPreview` and writes nothing. `vps_name`
+    places the site on that VPS (a clone restored from a backup may ask for one).
     """
     actor.require("sites:write")
     tenant = actor.require_tenant()
@@ -278,7 +283,7 @@ def create_site(
 
     _reserve_site_slots(tenant)
     site = _place_site(actor, tenant, domain=domain, type=type, php_version=php_version,
-                       options=options, site_type=site_type)
+                       options=options, site_type=site_type, vps_name=vps_name)
     return CreatedSite(site, start_operation(actor, site, "provision"))
 
 

@@ -176,3 +176,34 @@ def test_observability_role_matrix(clean_app, observed_client, register, local_v
                                headers=headers).status_code,
     )
     assert found == OBSERVABILITY_EXPECTED[role]
+
+
+BACKUP_EXPECTED = {
+    # role: (list backups, back up, restore, delete a backup)
+    "viewer": (200, 403, 403, 403),
+    "member": (200, 202, 202, 403),
+    "admin": (200, 202, 202, 204),
+    "owner": (200, 202, 202, 204),
+}
+
+
+@pytest.mark.parametrize("role", sorted(BACKUP_EXPECTED))
+def test_backup_role_matrix(clean_app, client, register, local_vps, role):
+    owner = register("Acme")
+    created = owner.create_site("backed.example.com")
+    owner.wait_for_operation(created.json["meta"]["operation_id"])
+    base = f"/api/v1/sites/{created.json['data']['id']}/backups"
+    first = owner.post(base)
+    owner.wait_for_operation(first.json["meta"]["operation_id"])
+    backup_id = first.json["data"]["id"]
+    headers = owner.headers if role == "owner" else add_member(clean_app, owner, role)["headers"]
+    listed = client.get(base, headers=headers).status_code
+    backed_up = client.post(base, headers=headers)
+    if backed_up.status_code == 202:
+        owner.wait_for_operation(backed_up.json["meta"]["operation_id"])
+    restored = client.post(f"{base}/{backup_id}/restore", headers=headers, json={})
+    if restored.status_code == 202:
+        owner.wait_for_operation(restored.json["data"]["id"])
+    deleted = client.delete(f"{base}/{backup_id}", headers=headers).status_code
+    assert (listed, backed_up.status_code, restored.status_code, deleted) \
+        == BACKUP_EXPECTED[role]

@@ -13,7 +13,10 @@ from tests.members import add_member
 # Route argument → which of the victim's resources to put there.
 ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "token",
                 "tenant_id": "tenant", "invitation_id": "invitation", "member_id": "member",
-                "channel_id": "channel", "silence_id": "silence"}
+                "channel_id": "channel", "silence_id": "silence", "backup_id": "backup",
+                # A download link's token is a bearer credential (as a presigned S3 URL is):
+                # one not issued by CHOM is what another tenant could try.
+                "token": "forged_download"}
 # A valid body per route (by path suffix), so validation is not what stops the request.
 PATCH_BODIES = {"/members/": {"role": "viewer"}, "/notification-channels/": {"enabled": False}}
 # Route arguments that name no tenant-owned resource (a backend of the platform's stack).
@@ -25,10 +28,16 @@ def _victim_resources(account) -> dict:
     assert created.status_code == 202
     account.wait_for_operation(created.json["meta"]["operation_id"])
     token = account.post("/api/v1/tokens", json={"name": "victim"}).json["data"]
+    site_id = created.json["data"]["id"]
+    backup = account.post(f"/api/v1/sites/{site_id}/backups")
+    assert backup.status_code == 202
+    account.wait_for_operation(backup.json["meta"]["operation_id"])
     # A silence lives in Alertmanager, under its site: without the stack, the site alone must
     # stop the call (the walk with the observability stack below uses a real silence).
-    return {"site": created.json["data"]["id"], "operation": created.json["meta"]["operation_id"],
+    return {"site": site_id, "operation": created.json["meta"]["operation_id"],
             "token": token["id"], "tenant": account.tenant_id, "silence": str(uuid.uuid4()),
+            "backup": backup.json["data"]["id"],
+            "forged_download": "eyJrZXkiOiJ4In0.forged.signature",
             **_organization_resources(account)}
 
 
@@ -84,11 +93,13 @@ def test_every_id_route_is_404_for_another_organization(clean_app, register, loc
     alice, mallory = register("Alice Co"), register("Mallory Co")
     resources = _victim_resources(alice)
     answers = _walk(clean_app, mallory.client, mallory.headers, resources)
-    assert len(answers) >= 15
+    assert len(answers) >= 20
     assert [a for a in answers if a[2] != 404] == []
     # ...and nothing of Alice leaked or changed.
     site = alice.get(f"/api/v1/sites/{resources['site']}")
     assert site.status_code == 200 and site.json["data"]["status"] == "active"
+    backup = alice.get(f"/api/v1/sites/{resources['site']}/backups/{resources['backup']}")
+    assert backup.status_code == 200 and backup.json["data"]["status"] == "succeeded"
     assert alice.get("/api/v1/tokens").status_code == 200
     channel = alice.get(f"/api/v1/notification-channels/{resources['channel']}").json["data"]
     assert channel["enabled"] is True
@@ -150,11 +161,18 @@ def test_member_scoped_to_one_tenant_sees_nothing_of_another(clean_app, client, 
 
     member = add_member(clean_app, owner, "member", tenant_ids=[owner.tenant_id])
     headers = member["headers"]
+    site_b = in_b.json["data"]["id"]
+    backup_b = owner.post(f"/api/v1/sites/{site_b}/backups", headers={"X-Tenant-ID": tenant_b})
+    assert backup_b.status_code == 202
+    owner.wait_for_operation(backup_b.json["meta"]["operation_id"],
+                             headers={"X-Tenant-ID": tenant_b})
     # Invitations, memberships and channels belong to the organization, not to a tenant: the ones
     # walked here are another organization's.
-    resources = {"site": in_b.json["data"]["id"], "operation": in_b.json["meta"]["operation_id"],
+    resources = {"site": site_b, "operation": in_b.json["meta"]["operation_id"],
                  "token": owner.post("/api/v1/tokens", json={"name": "o"}).json["data"]["id"],
                  "tenant": tenant_b, "silence": str(uuid.uuid4()),
+                 "backup": backup_b.json["data"]["id"],
+                 "forged_download": "eyJrZXkiOiJ4In0.forged.signature",
                  **_organization_resources(register("Elsewhere"))}
     answers = _walk(clean_app, client, headers, resources)
     assert [a for a in answers if a[2] != 404] == []

@@ -42,12 +42,13 @@ NGINX = "/usr/sbin/nginx"
 PHP_FPM = "/usr/sbin/php-fpm8.2"
 MARIADBD = "/usr/sbin/mariadbd"
 MARIADB = "/usr/bin/mariadb"
+MARIADB_DUMP = "/usr/bin/mariadb-dump"
 MARIADB_INSTALL_DB = "/usr/bin/mariadb-install-db"
 MYSQLADMIN = "/usr/bin/mysqladmin"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 IP = "/usr/sbin/ip"
-REQUIRED_BINARIES = (SSHD, NGINX, PHP_FPM, MARIADBD, MARIADB, MARIADB_INSTALL_DB, MYSQLADMIN,
-                     SSH_KEYGEN, IP, "/usr/bin/php8.2")
+REQUIRED_BINARIES = (SSHD, NGINX, PHP_FPM, MARIADBD, MARIADB, MARIADB_DUMP, MARIADB_INSTALL_DB,
+                     MYSQLADMIN, SSH_KEYGEN, IP, "/usr/bin/php8.2")
 
 DAEMONS = ("mariadb", "php-fpm", "nginx", "sshd")
 START_TIMEOUT = 20.0
@@ -390,6 +391,8 @@ class VpsHost:
                 "nginx_reload": [str(state / "bin/nginx-reload")],
                 "php_fpm_reload": [str(state / "bin/php-fpm-reload"), "{php_version}"],
                 "mysql": [MARIADB, "--no-defaults", f"--socket={self.mysql_socket}", "-uroot"],
+                "mysqldump": [MARIADB_DUMP, "--no-defaults", f"--socket={self.mysql_socket}",
+                              "-uroot"],
             },
         }
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from plugin_cases import ACTIONS, CASES, make_site
+from plugin_cases import ACTIONS, CASES, DOMAIN, make_site
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CHOM_UPDATE_GOLDEN") == "1"
@@ -47,3 +47,35 @@ def test_plan_matches_golden_file(site_types, type_name, action, options, name):
         path.write_text(rendered)
     assert path.exists(), f"{path} is missing: run with CHOM_UPDATE_GOLDEN=1 to write it"
     assert json.loads(rendered) == json.loads(path.read_text())
+
+
+def _check_golden(path: Path, data: dict) -> None:
+    rendered = json.dumps(data, indent=2) + "\n"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered)
+    assert path.exists(), f"{path} is missing: run with CHOM_UPDATE_GOLDEN=1 to write it"
+    assert json.loads(rendered) == json.loads(path.read_text())
+
+
+RESTORE_SOURCES = {"restore": DOMAIN, "restore-clone": "old-home.example.org"}
+
+
+@pytest.mark.parametrize("name", sorted(RESTORE_SOURCES))
+@pytest.mark.parametrize("type_name", sorted({case[0] for case in CASES}))
+def test_restore_plan_matches_golden_file(site_types, type_name, name):
+    plan = site_types[type_name].restore_plan(make_site(type_name),
+                                              source_domain=RESTORE_SOURCES[name])
+    assert plan.action == "restore"
+    _check_golden(GOLDEN / type_name / f"{name}.json", render(plan))
+
+
+@pytest.mark.parametrize("type_name", sorted({case[0] for case in CASES}))
+def test_backup_parts_match_golden_file(site_types, type_name):
+    parts = site_types[type_name].backup_parts(make_site(type_name))
+    names = [part.name for part in parts]
+    assert len(names) == len(set(names))  # each part is one object of the backup
+    _check_golden(GOLDEN / type_name / "backup-parts.json", {
+        "describe": [part.describe() for part in parts],
+        "parts": [{"part": type(part).__name__, **dataclasses.asdict(part)} for part in parts],
+    })

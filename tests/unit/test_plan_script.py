@@ -1,11 +1,12 @@
 """The plan compiled into one bash program, applied for real on this machine (local)."""
 
+import base64
 import subprocess
 
 import pytest
 
 from chom.integration.executor import PlanFailed, apply_plan
-from chom.integration.plan_script import Profile, UnsafeStep, compile_plan
+from chom.integration.plan_script import Profile, UnsafeStep, compile_plan, step_function
 from chom.integration.transports.local import LocalTransport
 from chom.log_context import correlation_id
 from chom.plugin_api import (
@@ -18,6 +19,7 @@ from chom.plugin_api import (
     ReloadService,
     RemovePath,
     RunCommand,
+    RunSql,
 )
 from chom.services.operators import local_vps_settings
 
@@ -153,3 +155,12 @@ def test_the_correlation_id_reaches_the_commands_environment(vps):
     finally:
         correlation_id.reset(token)
     assert seen.read_text() == "req-42'; touch /tmp/pwned #\n"
+
+
+def test_run_sql_goes_to_the_site_database_through_the_admin_client():
+    body = step_function("f", RunSql("chom_abc", "SELECT 'x';"),
+                         Profile({"commands": {"mysql": ["mysql", "-uroot"]}}))
+    encoded = base64.b64encode(b"USE `chom_abc`;\nSELECT 'x';\n").decode()
+    assert f"printf %s {encoded} | base64 -d | mysql -uroot || return 1" in body
+    with pytest.raises(UnsafeStep):
+        step_function("f", RunSql("bad name; DROP", "SELECT 1;"), Profile({}))

@@ -6,11 +6,13 @@ plans' absolute paths are mapped under that root by the VPS profile, not here.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from chom.plugin_api import CommandResult, Transport, hookimpl
 
@@ -76,6 +78,60 @@ class LocalTransport(Transport):
             stderr.seek(0)
             return CommandResult(status, "\n".join(lines) + ("\n" if lines else ""),
                                  stderr.read().decode(errors="replace"))
+
+    def stream(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: BinaryIO | None = None,
+        on_stdout: Callable[[bytes], None] | None = None,
+        timeout: float = 3600,
+    ) -> CommandResult:
+        with tempfile.TemporaryFile() as stderr, subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=stderr,
+        ) as process:
+            timer = threading.Timer(timeout, process.kill)
+            timer.start()
+            feeder, failures = None, []
+            try:
+                if stdin is not None:
+                    feeder = threading.Thread(target=_copy,
+                                              args=(stdin, process.stdin, process, failures))
+                    feeder.start()
+                while chunk := process.stdout.read1(STREAM_CHUNK):
+                    if on_stdout:
+                        on_stdout(chunk)
+                status = process.wait()
+            except BaseException:
+                process.kill()  # the reader failed: stop the command, then let it propagate
+                raise
+            finally:
+                timer.cancel()
+                if feeder:
+                    feeder.join()
+            if failures:
+                raise failures[0]  # reading the source failed: the command was stopped
+            stderr.seek(0)
+            return CommandResult(status, "", stderr.read()[-STDERR_KEPT:].decode(errors="replace"))
+
+
+STREAM_CHUNK = 256 * 1024
+STDERR_KEPT = 64 * 1024
+
+
+def _copy(source: BinaryIO, pipe, process, failures: list) -> None:
+    try:
+        while chunk := source.read(STREAM_CHUNK):
+            pipe.write(chunk)
+    except (BrokenPipeError, ValueError):
+        pass  # the command stopped reading (it failed, or was killed): its status says why
+    except Exception as error:  # the source failed: stop the command, report it
+        failures.append(error)
+        process.kill()
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            pipe.close()
 
 
 def _feed(pipe, data: bytes) -> None:

@@ -55,6 +55,9 @@ class PooledTransport:
                 })
             return result
 
+    def stream(self, argv, **options):
+        return guarded(self.vps, lambda: self.transport.stream(argv, **options))
+
     def __getattr__(self, name):
         return getattr(self.transport, name)
 

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import BinaryIO
 
 import paramiko
 
@@ -114,7 +115,13 @@ class SshTransport(Transport):
             client.close()
             raise TransportUnavailable(f"{self.vps_name} ({self.host}:{self.port}): "
                                        f"{type(error).__name__}: {error}") from error
-        client.get_transport().set_keepalive(KEEPALIVE_SECONDS)
+        transport = client.get_transport()
+        transport.set_keepalive(KEEPALIVE_SECONDS)
+        # paramiko starts a re-key itself after 512 MiB; over a session channel whose stdout
+        # is read steadily (a backup) that re-key can stall until "Key-exchange timed out"
+        # (paramiko issue #822, seen by bench/backup_stream.py). OpenSSH re-keys on its own
+        # schedule (RekeyLimit), and paramiko follows a re-key the server starts correctly.
+        transport.packetizer.REKEY_BYTES = transport.packetizer.REKEY_PACKETS = 2**62
         return client
 
     def _session(self) -> paramiko.Channel:
@@ -154,6 +161,25 @@ class SshTransport(Transport):
         finally:
             channel.close()
 
+    def stream(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: BinaryIO | None = None,
+        on_stdout: Callable[[bytes], None] | None = None,
+        timeout: float = 3600,
+    ) -> CommandResult:
+        channel = self._session()
+        try:
+            channel.exec_command(shlex.join(argv))
+            err = _pump(channel, stdin, on_stdout, timeout)
+            return CommandResult(channel.recv_exit_status(), "", err)
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            self.close()
+            raise TransportUnavailable(f"{self.vps_name}: connection lost: {error}") from error
+        finally:
+            channel.close()  # when on_stdout raised, this stops the remote command
+
     def close(self) -> None:
         with self._lock:
             if self._client:
@@ -190,6 +216,61 @@ def _drain(channel: paramiko.Channel, timeout: float, on_line) -> tuple[str, str
             raise TimeoutError(f"command still running after {timeout} s")
         select.select([channel], [], [], min(remaining, 1.0))
     return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+STREAM_CHUNK = 256 * 1024
+STDERR_KEPT = 64 * 1024
+
+
+def _feed(channel: paramiko.Channel, stdin: BinaryIO, failures: list) -> None:
+    """Send `stdin` to the command (blocking on the channel's window), then end its input."""
+    try:
+        while chunk := stdin.read(STREAM_CHUNK):
+            channel.sendall(chunk)
+        channel.shutdown_write()
+    except Exception as error:  # reported by the reading side, which owns the outcome
+        failures.append(error)
+        channel.close()  # the command would wait for the rest of its input forever
+
+
+def _pump(channel: paramiko.Channel, stdin: BinaryIO | None, on_stdout, timeout: float) -> str:
+    """Feed `stdin` to the command from a thread of its own and hand its stdout chunks to
+    `on_stdout` until it exits; only the end of stderr is kept."""
+    err = bytearray()
+    deadline = time.monotonic() + timeout
+    failures: list = []
+    feeder = None
+    if stdin is None:
+        channel.shutdown_write()
+    else:
+        feeder = threading.Thread(target=_feed, args=(channel, stdin, failures), daemon=True)
+        feeder.start()
+    while True:
+        while channel.recv_ready():
+            chunk = channel.recv(STREAM_CHUNK)
+            if on_stdout and chunk:
+                on_stdout(chunk)
+        while channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+            del err[:-STDERR_KEPT]
+        if channel.exit_status_ready() and not channel.recv_ready() \
+                and not channel.recv_stderr_ready():
+            break
+        if channel.closed and not channel.recv_ready():
+            if not channel.exit_status_ready():
+                if failures:  # the source failed and closed the channel: say why
+                    raise failures[0]
+                raise EOFError("channel closed before the command finished")
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"command still running after {timeout} s")
+        select.select([channel], [], [], min(remaining, 1.0))
+    if feeder is not None:
+        feeder.join(timeout=5)
+    if failures and not isinstance(failures[0], OSError | EOFError | paramiko.SSHException):
+        raise failures[0]  # reading the source failed (storage), not the connection
+    return err.decode(errors="replace")
 
 
 @hookimpl

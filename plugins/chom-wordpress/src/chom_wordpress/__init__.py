@@ -19,10 +19,12 @@ from chom.plugin_api import (
     RemovePhpPool,
     RemoveSystemUser,
     RunCommand,
+    RunSql,
     SiteContext,
     SiteType,
     Step,
     hookimpl,
+    sql_string,
 )
 
 from . import templates
@@ -42,6 +44,19 @@ def _database_password(site: SiteContext) -> str:
     if not site.database_password:
         raise ValueError(f"WordPress site {site.id} has no database password")
     return site.database_password
+
+
+def rewrite_urls_sql(old_domain: str, new_domain: str) -> str:
+    """SQL moving a WordPress database from one domain to another (both validated host
+    names; quoted all the same)."""
+    old, new = sql_string(f"//{old_domain}"), sql_string(f"//{new_domain}")
+    # Both values pass through sql_string, which escapes quotes and backslashes.
+    return (
+        f"UPDATE wp_options SET option_value = REPLACE(option_value, {old}, {new}) "  # noqa: S608
+        "WHERE option_name IN ('siteurl', 'home');\n"
+        f"UPDATE wp_posts SET post_content = REPLACE(post_content, {old}, {new}), "
+        f"guid = REPLACE(guid, {old}, {new});\n"
+    )
 
 
 class WordPressSiteType(SiteType):
@@ -170,6 +185,16 @@ class WordPressSiteType(SiteType):
                 RemovePath(f"{paths.web_root}/{templates.SUSPENDED_PAGE}"),
             ),
         )
+
+    def restore_plan(self, site: SiteContext, *, source_domain: str) -> Plan:
+        """The provision plan (wp-config.php with this site's database credentials), then, in a
+        clone, WordPress's URLs moved to the new domain: `siteurl`, `home`, and links and
+        GUIDs in posts. `//domain` is replaced, so http and https links both move."""
+        steps = self.provision_plan(site).steps
+        if source_domain != site.domain:
+            steps += (RunSql(site.paths.database_name, rewrite_urls_sql(source_domain,
+                                                                        site.domain)),)
+        return Plan("restore", steps)
 
     def health_probe(self, site: SiteContext) -> HealthProbe:
         # Until it is installed, WordPress redirects every page to its installer.
