@@ -20,6 +20,7 @@ from chom.services.errors import (
 from chom.web import (
     account_pages,
     audit_pages,
+    backup_pages,
     billing_pages,
     dashboard_pages,
     fleet_pages,
@@ -36,7 +37,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
                static_url_path="/assets")  # the app keeps /static
 for pages in (login_code, dashboard_pages, site_pages, account_pages, team_pages, billing_pages,
               notification_pages, token_pages, two_factor_pages, audit_pages, fleet_pages,
-              tenant_switch):
+              tenant_switch, backup_pages):
     pages.register(bp)
 
 
