@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, plugins, queue, API, console and CLI."""
     from flask_talisman import Talisman
 
-    from chom import config, correlation, request_scope
+    from chom import config, correlation, request_scope, tracing
     from chom.api import BLUEPRINTS as API_BLUEPRINTS
     from chom.api import init_app as init_api
     from chom.cli import init_app as init_cli
@@ -47,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     configure_logging(app.config["CHOM_LOG_FORMAT"], app.config["CHOM_LOG_LEVEL"])
+    # First: the request's span must start before any other hook, engines after SQLAlchemy's
+    # instrumentation (OTEL_* variables; off when OTEL_EXPORTER_OTLP_ENDPOINT is unset).
+    tracing.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),

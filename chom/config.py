@@ -137,6 +137,8 @@ def from_environment(instance_path: Path) -> dict:
             env("CHOM_BREAKER_BACKEND_RESET_SECONDS", "30")),
         # How long a backend's last good answer is kept to answer (degraded) while it is down.
         "CHOM_DEGRADED_CACHE_SECONDS": int(env("CHOM_DEGRADED_CACHE_SECONDS", "86400")),
+        # Jaeger's UI: the console links an operation to its trace there.
+        "JAEGER_UI_URL": env("JAEGER_UI_URL"),
         "METRICS_IP_WHITELIST": env("METRICS_IP_WHITELIST", "127.0.0.1,::1"),
         "METRICS_NAMESPACE": env("METRICS_NAMESPACE", "chom"),
         # Reverse proxies (IPs/CIDRs) whose X-Forwarded-For the metrics scrape check believes.

@@ -7,6 +7,7 @@ import uuid
 
 from flask import g, request
 
+from chom import tracing
 from chom.log_context import correlation_id
 
 HEADER = "X-Correlation-ID"
@@ -17,6 +18,7 @@ def _take():
     sent = request.headers.get(HEADER, "")
     g.correlation_id = sent if _WELL_FORMED.match(sent) else uuid.uuid4().hex
     correlation_id.set(g.correlation_id)  # for the request's log lines
+    tracing.set_attributes(correlation_id=g.correlation_id)
 
 
 def _forget(_exc=None):

@@ -63,6 +63,8 @@ def test_dashboards_and_compose_parse():
                 assert (STACK / source).exists(), source
     for name in ("loki.yml", "promtail.yml", "blackbox.yml"):
         assert yaml.safe_load((STACK / name).read_text())
+    for included in compose.get("include", []):  # Jaeger, in a file of its own
+        assert "jaeger" in yaml.safe_load((STACK / included).read_text())["services"]
 
 
 @pytest.fixture

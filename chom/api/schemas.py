@@ -251,6 +251,7 @@ class OperationOut(ma.Schema):
     log = fields.String()
     error = fields.String(allow_none=True)
     correlation_id = fields.String(allow_none=True)
+    trace_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)

@@ -17,6 +17,7 @@ api_limit(blp)
 @blp.response(200, envelope(n.EventOut, "NotificationEventListEnvelope", many=True))
 def list_events():
     """Every event a channel can ask for."""
+    current_actor()  # signed-in callers only, like the rest of the API
     return {"data": [{"name": name, "description": text}
                      for name, text in notifications.EVENTS.items()]}
 

@@ -13,11 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import redis
+from opentelemetry.trace import SpanKind
 from redis.exceptions import LockError
 from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from werkzeug.utils import import_string
+
+from chom import tracing
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,13 @@ def _renewed_redis_lock(connection: redis.Redis, name: str, ttl: int, wait: floa
             lock.release()
 
 
+def _enqueue_span(func_path: str, queue_name: str, job_id: str | None):
+    return tracing.span(
+        f"enqueue {func_path.rsplit('.', 1)[-1]}", kind=SpanKind.PRODUCER,
+        attributes={"messaging.system": "rq", "messaging.destination.name": queue_name,
+                    "chom.job.function": func_path, "chom.job.id": job_id or ""})
+
+
 class InProcessQueue:
     """The embedded default: one background thread, jobs in order, each in an app context."""
 
@@ -76,13 +86,17 @@ class InProcessQueue:
     ) -> str:
         with self._lock:
             self._pending += 1
-        self._pool.submit(self._run, func_path, args, on_failure)
+        with _enqueue_span(func_path, "thread", job_id):
+            carrier = tracing.inject()
+        self._pool.submit(self._run, func_path, args, on_failure, carrier, job_id)
         return job_id or ""
 
-    def _run(self, func_path: str, args: tuple, on_failure: str | None) -> None:
+    def _run(self, func_path: str, args: tuple, on_failure: str | None, carrier: dict,
+             job_id: str | None) -> None:
         with self._app.app_context():
             try:
-                import_string(func_path)(*args)
+                with tracing.job_span(func_path, carrier, job_id=job_id):
+                    import_string(func_path)(*args)
             except Exception as error:
                 log.exception("job %s%r failed", func_path, args)
                 if on_failure:
@@ -139,18 +153,21 @@ class RQQueue:
         on_failure: str | None = None,
     ) -> str:
         retry = Retry(max=retries, interval=retry_intervals or [10]) if retries else None
-        try:
-            job = self.queue.enqueue(
-                func_path,
-                *args,
-                job_id=job_id,
-                retry=retry,
-                meta=meta or {},
-                job_timeout=timeout,
-                on_failure=Callback(on_failure) if on_failure else None,
-            )
-        except redis.RedisError as error:
-            raise QueueUnavailable(f"Redis did not take job {job_id}: {error}") from error
+        with _enqueue_span(func_path, self.queue.name, job_id):
+            # The job's span continues this trace (`chom.jobs.worker.AppWorker`).
+            meta = {**(meta or {}), tracing.CARRIER_KEY: tracing.inject()}
+            try:
+                job = self.queue.enqueue(
+                    func_path,
+                    *args,
+                    job_id=job_id,
+                    retry=retry,
+                    meta=meta,
+                    job_timeout=timeout,
+                    on_failure=Callback(on_failure) if on_failure else None,
+                )
+            except redis.RedisError as error:
+                raise QueueUnavailable(f"Redis did not take job {job_id}: {error}") from error
         return job.id
 
     def depth(self) -> int:

@@ -6,9 +6,12 @@ import logging
 import time
 
 import redis
+from opentelemetry.trace import Status, StatusCode
 from redis.backoff import FullJitterBackoff
 from rq import SimpleWorker
 
+from chom import tracing
+from chom.extensions import db
 from chom.integration.queue import current_queue
 
 log = logging.getLogger(__name__)
@@ -27,9 +30,17 @@ class AppWorker(SimpleWorker):
 
     app = None
 
-    def perform_job(self, *args, **kwargs) -> bool:
-        with self.app.app_context():
-            return super().perform_job(*args, **kwargs)
+    def perform_job(self, job, queue, *args, **kwargs) -> bool:
+        meta = job.meta or {}
+        with self.app.app_context(), tracing.job_span(
+            job.func_name, meta.get(tracing.CARRIER_KEY), job_id=job.id, queue=queue.name,
+            correlation_id=meta.get("correlation_id"), site_id=meta.get("site_id"),
+        ) as span:
+            ok = super().perform_job(job, queue, *args, **kwargs)
+            if not ok and span.is_recording():
+                # rq has recorded the failure; only its kind goes on the span.
+                span.set_status(Status(StatusCode.ERROR, "job failed"))
+            return ok
 
 
 def _wait_for_redis(connection: redis.Redis) -> None:
@@ -54,6 +65,9 @@ def run_worker(app, *, burst: bool = False) -> bool:
     if queue.mode != "rq":
         raise SystemExit("No Redis answers at REDIS_URL: jobs run inside the web process.")
     AppWorker.app = app
+    # The worker's own service name (unless OTEL_SERVICE_NAME says otherwise); the app's engines
+    # were made before, so they are handed over to be traced too.
+    tracing.configure(tracing.SERVICE_WORKER, engines=tuple(db.engines.values()))
     while True:
         worker = AppWorker([queue.queue], connection=queue.connection)
         try:

@@ -65,6 +65,8 @@ class Operation(PublicId, Timestamps, TenantOwned, Base):
     log: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
     correlation_id: Mapped[str | None] = mapped_column(String(64))
+    # The W3C trace id (32 hex digits) of the request that asked for it, when traced.
+    trace_id: Mapped[str | None] = mapped_column(String(32))
     job_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

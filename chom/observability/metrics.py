@@ -24,11 +24,13 @@ import os
 
 from flask import Flask, current_app, jsonify, request
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from werkzeug.exceptions import Forbidden, NotFound
 
+from chom import tracing
 from chom.extensions import limiter
 from chom.observability.access import ScrapeAccess
 from chom.observability.collectors import BusinessCollector
@@ -51,6 +53,25 @@ def url_rule(req) -> str:
     """
     rule = req.url_rule
     return rule.rule if rule is not None else UNMATCHED
+
+
+class DroppedSpans:
+    """This process's `chom.tracing.DROPPED` counter, named in the app's namespace."""
+
+    def __init__(self, namespace: str) -> None:
+        self.name = f"{namespace}_tracing_spans_dropped" if namespace else "tracing_spans_dropped"
+
+    def describe(self):
+        return ()
+
+    def collect(self):
+        family = CounterMetricFamily(self.name, tracing.DROPPED_HELP,
+                                     labels=["reason"])
+        for metric in tracing.DROPPED.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    family.add_metric([sample.labels["reason"]], sample.value)
+        yield family
 
 
 class Metrics:
@@ -76,6 +97,10 @@ class Metrics:
             self.exporter = GunicornPrometheusMetrics(app, **options)
         else:
             self.exporter = PrometheusMetrics(app, path=None, **options)
+        for reason in tracing.DROP_REASONS:
+            # Both series from the start, at 0, so an alert has one to watch. Not at import:
+            # under PROMETHEUS_MULTIPROC_DIR that writes a file, and the directory is made above.
+            tracing.DROPPED.labels(reason)
         self.business = BusinessCollector(app, namespace)
         if self.multiprocess:
             # Every worker's samples from the files, plus the business figures. The exporter's
@@ -84,6 +109,8 @@ class Metrics:
             MultiProcessCollector(self.scrape_registry)
         else:
             self.scrape_registry = self.registry
+            # Spans lost on the way to the collector (multiprocess: in the files, workers' too).
+            self.registry.register(DroppedSpans(namespace))
         self.scrape_registry.register(self.business)
 
     def render(self, accept: str | None) -> tuple[bytes, str]:

@@ -2,7 +2,7 @@
 
 Alertmanager sends each group of alerts to its webhook receivers (JSON, version 4) again every
 `repeat_interval` while they fire; one firing of one alert (its fingerprint and start time) is
-announced once, recorded like any other incoming event (`WebhookEvent`). Alerts name their
+announced once (`services.once`). Alerts name their
 site by the `site_id` label (the alert rules keep it from the probed targets, which CHOM labels).
 """
 
@@ -12,13 +12,13 @@ import hmac
 import uuid
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from chom.extensions import db
-from chom.models import Site, WebhookEvent
+from chom.models import Site
 from chom.models.scoping import unscoped
 from chom.services import notifications
 from chom.services.errors import NotAuthenticated
+from chom.services.once import first_time
 
 # Which alerts become which notification event.
 ALERT_EVENTS = {"SiteDown": "site.down"}
@@ -30,15 +30,6 @@ def check_token(presented: str | None) -> None:
     expected = current_app.config.get("CHOM_ALERTMANAGER_WEBHOOK_TOKEN")
     if not expected or not presented or not hmac.compare_digest(presented, expected):
         raise NotAuthenticated("A valid bearer token is required.")
-
-
-def _first_time(key: str) -> bool:
-    try:
-        with db.session.begin_nested():
-            db.session.add(WebhookEvent(id=key[:100], type="alertmanager"))
-    except IntegrityError:
-        return False
-    return True
 
 
 def receive(alerts: list[dict]) -> int:
@@ -56,9 +47,9 @@ def receive(alerts: list[dict]) -> int:
                 continue
             if site is None or site.deleted_at is not None:
                 continue
-            if not _first_time(f"am:{alert.get('fingerprint')}:{alert.get('startsAt')}"):
+            if not first_time(f"am:{alert.get('fingerprint')}:{alert.get('startsAt')}",
+                              "alertmanager"):
                 continue
-            db.session.commit()
             announced += notifications.notify_tenant(site.tenant_id, event, {
                 "site_id": str(site.id), "domain": site.domain,
                 "alert": labels.get("alertname"), "since": alert.get("startsAt"),

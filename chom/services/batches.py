@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from chom import tracing
 from chom.extensions import db
 from chom.integration.batch import apply_batch
 from chom.integration.executor import PlanFailed, StepOutcome, TransportError
@@ -98,6 +99,15 @@ def _prepare(operations: list[Operation]) -> list[_Member]:
     return members
 
 
+def _batch_span(vps, batch_id: str, members: list[_Member]):
+    return tracing.span(
+        "apply batch", attributes={
+            "chom.vps.name": vps.name, "chom.batch.id": batch_id,
+            "chom.batch.size": len(members),
+            "chom.site.ids": [str(m.operation.site_id) for m in members],
+            "chom.operation.ids": [str(m.operation.id) for m in members]})
+
+
 def run_batch(operations: list[Operation]) -> None:
     """Claim `operations` (one per site, same VPS), apply their plans in one invocation and
     record each one's steps and outcome. Raises `TransportError` (all of them stay `running`,
@@ -118,15 +128,22 @@ def run_batch(operations: list[Operation]) -> None:
         return
 
     progress = ProgressWriter(db.engine, PROGRESS_COMMIT_SECONDS)
+    step_spans = tracing.StepSpans()
 
     def began(g: int, n: int) -> None:
         operation = members[g].operation
+        step = members[g].plan.steps[n - 1]
+        # The step's kind, never its description (a command's argv may hold a secret).
+        step_spans.begin((g, n), f"step {type(step).__name__}", site_id=str(operation.site_id),
+                         operation_id=str(operation.id), vps_name=vps.name,
+                         **{"step.index": n, "step.name": type(step).__name__})
         operation.step_index = n
         operation.current_step = members[g].plan.steps[n - 1].describe()[:200]
         # Seen by the console and API while it runs, without a commit per step.
         progress.note(operation.id, n, operation.current_step)
 
     def stepped(g: int, outcome: StepOutcome) -> None:
+        step_spans.end((g, outcome.index), outcome.result)
         # Saved with the outcomes when the batch ends (the live part is the step above).
         steps = members[g].plan.steps
         append_log(members[g].operation, f"[{outcome.index}/{len(steps)}] "
@@ -135,9 +152,14 @@ def run_batch(operations: list[Operation]) -> None:
     try:
         # No autoflush while the batch runs: the session must not lock the rows the progress
         # writer updates (their changes go in with the final commit).
-        with progress, db.session.no_autoflush:
-            results = apply_batch(transport_for(vps), [m.plan for m in members],
-                                  profile_of(vps), on_begin=began, on_step=stepped)
+        with progress, db.session.no_autoflush, _batch_span(vps, batch_id, members), \
+                tracing.for_invocations(**{"site.ids": [str(m.operation.site_id)
+                                                        for m in members]}):
+            try:
+                results = apply_batch(transport_for(vps), [m.plan for m in members],
+                                      profile_of(vps), on_begin=began, on_step=stepped)
+            finally:
+                step_spans.close()
     except (PlanFailed, HostKeyMismatch) as error:
         for m in members:
             finish(m.operation, m.operation.site, "failed", str(error), m.lifecycle,

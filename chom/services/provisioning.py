@@ -8,6 +8,7 @@ import uuid
 from flask import current_app
 from sqlalchemy import select
 
+from chom import tracing
 from chom.extensions import db
 from chom.integration.executor import PlanFailed, TransportError
 from chom.integration.queue import QueueUnavailable, current_queue
@@ -142,13 +143,25 @@ def _issue_ssl(operation: Operation) -> None:
     operation.step_count, operation.error = len(ssl.PHASES), None
     db.session.commit()
 
+    phase_spans = tracing.StepSpans(current=True)
+
     def progress(index: int, phase: str) -> None:
+        phase_spans.end(index - 1, "done")
+        phase_spans.begin(index, f"phase {phase}", site_id=str(site.id), vps_name=site.vps.name,
+                          operation_id=str(operation.id),
+                          **{"step.index": index, "step.name": phase})
         operation.step_index, operation.current_step = index, phase
         append_log(operation, f"[{index}/{len(ssl.PHASES)}] {phase}")
         db.session.commit()
 
     try:
-        ssl.issue_certificate(operation, site, progress)
+        with tracing.for_invocations(**{"site.ids": [str(site.id)]}):
+            try:
+                ssl.issue_certificate(operation, site, progress)
+            except Exception:
+                phase_spans.close("failed")
+                raise
+            phase_spans.close("done")
     except (ssl.CertificateFailed, PlanFailed, HostKeyMismatch) as error:
         # The site keeps serving as it did: a certificate that failed does not fail the site.
         operation.status, operation.error = "failed", str(error)

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from chom import tracing
 from chom.extensions import db
 from chom.log_context import correlation_id as current_correlation_id
 from chom.models import Operation, Site
@@ -95,6 +96,7 @@ def new_operation(actor: Actor | None, site: Site, kind: str) -> Operation:
         status="queued",
         correlation_id=(actor.request.correlation_id if actor else None)
         or current_correlation_id.get() or uuid.uuid4().hex,
+        trace_id=tracing.current_trace_id(),
     )
     operation.job_id = f"op-{operation.id}"
     db.session.add(operation)

@@ -1,7 +1,7 @@
 """backups: parts, trigger, error, operation; usage snapshots
 
 Revision ID: 860171cd8216
-Revises: 5be1d3c07a91
+Revises: 9bd270ae1322
 Create Date: 2026-11-22 23:55:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '860171cd8216'
-down_revision = '5be1d3c07a91'
+down_revision = '9bd270ae1322'
 branch_labels = None
 depends_on = None
 

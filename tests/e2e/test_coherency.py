@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import re
 from pathlib import Path
 
 import requests
@@ -68,10 +68,12 @@ def test_drift_is_reported_per_site_and_repaired_by_reapplying_the_plan(
 
     repaired = _reconcile(app)
     assert "2 repair(s) queued" in repaired.output, repaired.output
-    deadline = time.monotonic() + 120
-    while (after := _reconcile(app, "--check-only")).exit_code != 0:
-        assert time.monotonic() < deadline, after.output
-        time.sleep(1)
+    repairs = re.findall(r"repair operation (\S+) queued", repaired.output)
+    for operation_id in repairs:
+        operation = account.wait_for_operation(operation_id, timeout=120)
+        assert operation["status"] == "succeeded", operation["log"]
+    after = _reconcile(app, "--check-only")
+    assert after.exit_code == 0, after.output
     assert "2 site(s) checked, 0 incoherent" in after.output
     page = requests.get(html_host.http_url, headers={"Host": "steady.example.com"}, timeout=10)
     assert page.status_code == 200 and "steady.example.com" in page.text

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from types import SimpleNamespace
 
 from flask import current_app
+from opentelemetry.trace import SpanKind
 
+from chom import tracing
 from chom.reliability.breakers import guarded
 
 _lock = threading.Lock()
@@ -25,15 +28,32 @@ def vps_view(vps) -> SimpleNamespace:
     )
 
 
-class GuardedTransport:
-    """A VPS's transport whose remote invocations go through the VPS's circuit breaker."""
+class PooledTransport:
+    """A VPS's pooled transport. Each remote invocation is one span (`vps.run`: the VPS, the
+    program's name and exit status, never its argv, input or output); an SSH VPS's invocations
+    go through the VPS's circuit breaker."""
 
-    def __init__(self, transport, vps) -> None:
-        self.transport = transport
+    def __init__(self, transport, vps, *, guard: bool) -> None:
+        self.transport, self.guard = transport, guard
         self.vps = SimpleNamespace(id=str(vps.id), name=vps.name)
+        self._attributes = {"chom.vps.id": str(vps.id), "chom.vps.name": vps.name,
+                            "chom.transport": vps.transport}
 
     def run(self, argv, **options):
-        return guarded(self.vps, lambda: self.transport.run(argv, **options))
+        with tracing.span(f"vps.run {argv[0]}", kind=SpanKind.CLIENT, attributes={
+            **self._attributes, **tracing.invocation_attributes(), "chom.program": argv[0],
+        }) as span:
+            started = time.perf_counter()
+            if self.guard:
+                result = guarded(self.vps, lambda: self.transport.run(argv, **options))
+            else:
+                result = self.transport.run(argv, **options)
+            if span.is_recording():
+                span.set_attributes({
+                    "chom.exit_status": result.exit_status,
+                    "chom.duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                })
+            return result
 
     def stream(self, argv, **options):
         return guarded(self.vps, lambda: self.transport.stream(argv, **options))
@@ -45,7 +65,8 @@ class GuardedTransport:
 def transport_for(vps):
     """The pooled transport for `vps`; a changed VPS row (new key, new host) gets a new one.
 
-    An SSH VPS's transport is guarded by the VPS's circuit breaker (`chom.reliability`): every
+    Each remote invocation is traced here (`PooledTransport`). An SSH VPS's transport is
+    guarded by the VPS's circuit breaker (`chom.reliability`): every
     remote program (plans, batches, SSL, the stack probe) is one `run()` of the transport this
     returns, so this is the one seam they all pass; only the breaker's view of the VPS (id,
     name) is kept."""
@@ -55,9 +76,8 @@ def transport_for(vps):
         transport = _open.get(key)
         if transport is None:
             factory = current_app.extensions["chom_transports"][vps.transport]
-            transport = factory(vps=vps_view(vps), config=current_app.config)
-            if vps.transport == "ssh":
-                transport = GuardedTransport(transport, vps)
+            transport = PooledTransport(factory(vps=vps_view(vps), config=current_app.config),
+                                        vps, guard=vps.transport == "ssh")
             _open[key] = transport
         return transport
 
