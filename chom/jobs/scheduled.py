@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from chom.integration.scheduler import LeaderCronScheduler
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
-from chom.services import backup_schedule, coherency, provisioning, renewals, usage
+from chom.services import (
+    backup_schedule,
+    billing_sync,
+    coherency,
+    expiry_warnings,
+    provisioning,
+    renewals,
+    usage,
+)
 
 
 def daily_backups() -> None:
@@ -40,6 +48,16 @@ def backup_retention() -> None:
         backup_schedule.prune_backups(utcnow())
 
 
+def certificate_expiry_warnings() -> None:
+    """Announce certificates a week from their end (renewal keeps failing)."""
+    expiry_warnings.warn_expiring_certificates(utcnow())
+
+
+def billing_standing() -> None:
+    """Suspend the sites of tenants past their grace or trial; resume those that paid."""
+    billing_sync.enforce_standing()
+
+
 def usage_snapshots() -> None:
     """Record each tenant's usage for billing."""
     with unscoped():
@@ -61,6 +79,8 @@ RECURRING = (
     Recurring("reconcile", reconcile, 300),
     Recurring("backup-retention", backup_retention, 6 * 3600),
     Recurring("usage-snapshots", usage_snapshots, 3600),
+    Recurring("certificate-expiry-warnings", certificate_expiry_warnings, 6 * 3600),
+    Recurring("billing-standing", billing_standing, 3600),
 )
 
 

@@ -17,7 +17,7 @@ from chom.models import Operation
 from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch
-from chom.services import backup_runs, batches, ssl
+from chom.services import backup_runs, batches, notifications, ssl
 from chom.services.lifecycles import (  # noqa: F401  (re-exported: where they used to be)
     CORE_PLANS,
     FINISHED,
@@ -168,6 +168,10 @@ def _issue_ssl(operation: Operation) -> None:
         operation.finished_at = utcnow()
         append_log(operation, f"failed: {error}")
         db.session.commit()
+        if site.ssl_expires_at is not None:  # a certificate to renew, and it was not
+            notifications.notify_tenant(site.tenant_id, "ssl.renewal_failed", {
+                "site_id": str(site.id), "domain": site.domain,
+                "expires_at": site.ssl_expires_at.isoformat(), "error": str(error)[:1000]})
         return
     except TransportError as error:
         append_log(operation, f"connection to {site.vps.name} lost: {error}; will retry")

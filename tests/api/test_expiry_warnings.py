@@ -43,3 +43,19 @@ def test_certificates_within_a_week_are_announced_once(clean_app, register, loca
     _set_expiry(clean_app, "soon.example.com", now + timedelta(days=90))
     with clean_app.app_context():
         assert warn_expiring_certificates(now + timedelta(days=84)) == 1
+
+
+def test_a_renewal_that_fails_is_announced(clean_app, register, local_vps, receiver,  # noqa: F811
+                                           monkeypatch):
+    monkeypatch.setitem(clean_app.config, "ACME_DIRECTORY_URL", "https://127.0.0.1:9/dir")
+    owner = register("Renewing")
+    created = owner.create_site("renew.example.com")
+    owner.wait_for_operation(created.json["meta"]["operation_id"])
+    channel = _channel(owner, receiver.url + "/renewals", events=["ssl.renewal_failed"])
+    _set_expiry(clean_app, "renew.example.com", utcnow() + timedelta(days=20))
+    operation = owner.post(f"/api/v1/sites/{created.json['data']['id']}/ssl").json["data"]
+    assert owner.wait_for_operation(operation["id"])["status"] == "failed"
+    (request,) = receiver.wait_for(1)
+    event = _verify(channel["secret"], request)
+    assert event["type"] == "ssl.renewal_failed"
+    assert event["data"]["domain"] == "renew.example.com" and event["data"]["error"]

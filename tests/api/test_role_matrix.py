@@ -51,11 +51,10 @@ MATRIX = [
     ("GET", "/api/v1/sites/<site_id>", None, (200, 200, 200, 200, 404, 401)),
     ("GET", "/api/v1/sites/<site_id>/operations", None, (200, 200, 200, 200, 404, 401)),
     ("GET", "/api/v1/operations/<operation_id>", None, (200, 200, 200, 200, 404, 401)),
-    ("GET", "/api/v1/sites/<site_id:backed_id>/backups", None, (200, 200, 200, 200, 404, 401)),
-    ("GET", "/api/v1/sites/<site_id:backed_id>/backups/<backup_id>", None,
-     (200, 200, 200, 200, 404, 401)),
-    # A download link's token is the credential (as a presigned URL is): a forged one is 404.
-    ("GET", "/api/v1/backup-downloads/<token>", None, (404,) * 6),
+    ("GET", "/api/v1/sites/<site_id>/backups", None, (200, 200, 200, 200, 404, 401)),
+    ("GET", "/api/v1/sites/<site_id>/backups/<backup_id>", None, (200, 200, 200, 200, 404, 401)),
+    # The signed link is the credential (as a presigned S3 URL is): the same for everyone.
+    ("GET", "/api/v1/backup-downloads/<token>", None, (200,) * 6),
     ("GET", "/api/v1/tenants", None, (200, 200, 200, 200, 200, 401)),
     ("GET", "/api/v1/tenants/<tenant_id>", None, (200, 200, 200, 200, 404, 401)),
     ("GET", "/api/v1/tokens", None, (200, 200, 200, 200, 200, 401)),
@@ -82,12 +81,12 @@ MATRIX = [
      (202, 202, 202, 403, 202, 401)),
     ("POST", "/api/v1/sites/<site_id>/content", "archive", (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/ssl", None, (202, 202, 202, 403, 404, 401)),
-    ("POST", "/api/v1/sites/<site_id>/backups", None, (202, 202, 202, 403, 404, 401)),
-    ("POST", "/api/v1/sites/<site_id:backed_id>/backups/<backup_id>/restore", {},
-     (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/retry", None, (409, 409, 409, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/suspend", None, (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id:suspended_id>/resume", None, (202, 202, 202, 403, 404, 401)),
+    ("POST", "/api/v1/sites/<site_id>/backups/<backup_id>/restore",
+     {"target": {"domain": "clone-{role}.example.com"}}, (202, 202, 202, 403, 404, 401)),
+    ("POST", "/api/v1/sites/<site_id>/backups", None, (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/tenants", {"name": "Matrix"}, (201, 201, 403, 403, 201, 401)),
     ("PATCH", "/api/v1/tenants/<tenant_id>", {"name": "Renamed"},
      (200, 200, 403, 403, 404, 401)),
@@ -108,9 +107,9 @@ MATRIX = [
     ("DELETE", "/api/v1/invitations/<invitation_id>", None, (204, 204, 403, 403, 404, 401)),
     ("DELETE", "/api/v1/tokens/<token_id>", None, (204, 204, 204, 204, 404, 401)),
     ("DELETE", "/api/v1/tenants/<tenant_id>", None, (204, 204, 403, 403, 404, 401)),
-    ("DELETE", "/api/v1/sites/<site_id>", None, (202, 202, 403, 403, 404, 401)),
-    ("DELETE", "/api/v1/sites/<site_id:backed_id>/backups/<backup_id>", None,
+    ("DELETE", "/api/v1/sites/<site_id>/backups/<backup_id:old_backup_id>", None,
      (204, 204, 403, 403, 404, 401)),
+    ("DELETE", "/api/v1/sites/<site_id>", None, (202, 202, 403, 403, 404, 401)),
     ("DELETE", "/api/v1/members/<member_id>", None, (204, 204, 403, 403, 404, 401)),
     ("POST", "/api/v1/members/<member_id:heir_id>/ownership", None, (200, 403, 403, 403, 404, 401)),
 ]
@@ -124,6 +123,17 @@ def _archive() -> dict:
     return {"archive": (data, "site.zip")}
 
 
+def _for_role(body, role: str):
+    """`body` with `{role}` in its strings filled in (domains differ per role)."""
+    if isinstance(body, str):
+        return body.format(role=role)
+    if isinstance(body, dict):
+        return {key: _for_role(value, role) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_for_role(value, role) for value in body]
+    return body
+
+
 def _world(clean_app, register, role) -> tuple[dict, dict]:
     """Acme's resources, and the headers `role` calls with."""
     owner = register("Acme")
@@ -133,10 +143,14 @@ def _world(clean_app, register, role) -> tuple[dict, dict]:
     owner.wait_for_operation(suspended["meta"]["operation_id"])
     owner.wait_for_operation(
         owner.post(f"/api/v1/sites/{suspended['data']['id']}/suspend").json["data"]["id"])
-    backed = owner.create_site("backed.example.com").json
-    owner.wait_for_operation(backed["meta"]["operation_id"])
-    backup = owner.post(f"/api/v1/sites/{backed['data']['id']}/backups").json
-    owner.wait_for_operation(backup["meta"]["operation_id"])
+    backups = []
+    for _ in range(2):  # one to read and restore, one to delete
+        started = owner.post(f"/api/v1/sites/{site.json['data']['id']}/backups").json
+        owner.wait_for_operation(started["meta"]["operation_id"])
+        backups.append(started["data"]["id"])
+    shown = owner.get(f"/api/v1/sites/{site.json['data']['id']}/backups/{backups[0]}").json
+    first_part = next(iter(shown["data"]["download_urls"].values()))
+    download = first_part.split("/api/v1/backup-downloads/")[1]
     empty_tenant = owner.post("/api/v1/tenants", json={"name": "Empty"}).json["data"]["id"]
     channel = owner.post("/api/v1/notification-channels", json={
         "kind": "webhook", "target": "http://127.0.0.1:9/acme"}).json["data"]["id"]
@@ -161,8 +175,8 @@ def _world(clean_app, register, role) -> tuple[dict, dict]:
         "operation_id": site.json["meta"]["operation_id"], "tenant_id": empty_tenant,
         "channel_id": channel, "invitation_id": invitation, "token_id": token,
         "member_id": members[target["user_id"]], "heir_id": members[heir["user_id"]],
-        "component": "no-such-backend", "backed_id": backed["data"]["id"],
-        "backup_id": backup["data"]["id"], "token": "eyJrZXkiOiJ4In0.forged.signature",
+        "component": "no-such-backend", "backup_id": backups[0], "old_backup_id": backups[1],
+        "token": download,
     }, headers
 
 
@@ -186,12 +200,8 @@ def test_every_endpoint_answers_each_role_as_the_policy_says(
             response = client.open(url, method=method, headers=headers, data=_archive(),
                                    content_type="multipart/form-data")
         else:
-            json = {k: (v.format(role=role) if isinstance(v, str) else v)
-                    for k, v in body.items()} if isinstance(body, dict) else body
-            if isinstance(body, dict) and "sites" in body:
-                json = {"sites": [{**s, "domain": s["domain"].format(role=role)}
-                                  for s in body["sites"]]}
-            response = client.open(url, method=method, headers=headers, json=json)
+            response = client.open(url, method=method, headers=headers,
+                                   json=_for_role(body, role))
         if response.status_code != statuses[column]:
             wrong.append((method, rule, statuses[column], response.status_code,
                           (response.get_json(silent=True) or {}).get("detail")))

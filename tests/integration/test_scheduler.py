@@ -26,7 +26,8 @@ from tests.workers import ROOT, RqWorkers
 
 FAST = {"CHOM_SCHEDULER_TICK_SECONDS": "0.1", "CHOM_SCHEDULER_LOCK_TTL": "2"}
 EVERY_SECOND = ",".join(f"{name}=1" for name in (
-    "daily-backups", "certificate-renewals", "reconcile", "backup-retention", "usage-snapshots"))
+    "daily-backups", "certificate-renewals", "reconcile", "backup-retention", "usage-snapshots",
+    "certificate-expiry-warnings", "billing-standing"))
 
 
 @pytest.fixture
@@ -119,6 +120,8 @@ def test_a_missed_run_is_caught_up_at_start_and_a_recent_one_is_not_repeated(
         "certificate-renewals": now - timedelta(hours=1),  # every 6 h: not due
         "daily-backups": now,                              # every 10 min: not due
         "reconcile": now,                                  # every 5 min: not due
+        "certificate-expiry-warnings": now,                # every 6 h: not due
+        "billing-standing": now,                           # hourly: not due
     }
     for name, at in last_runs.items():
         connection.hset(LAST_RUN_KEY, name, json.dumps({"at": at.isoformat(), "by": "before"}))
