@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-WIDTH, HEIGHT = 600, 200
+# Drawn about as wide as shown on a wide screen, so 12-unit text reads as 12 px or so.
+WIDTH, HEIGHT = 480, 180
 # Room for the y labels on the left and the time labels below the plot.
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
 
@@ -24,6 +25,8 @@ class Chart:
     y_ticks: list[tuple[float, str]]
     x_ticks: list[tuple[float, str]]
     rows: list[tuple[str, str]]
+    #: where the latest value is drawn (a lone point is visible this way too)
+    last: tuple[float, float] | None = None
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -86,7 +89,8 @@ def line_chart(chart_id: str, title: str, series: list[dict], *, start: float, e
         values = [v for _, v in points]
         summary = (f"{title}: latest {format_value(values[-1])}, highest "
                    f"{format_value(max(values))}, lowest {format_value(min(values))}, "
-                   f"over {len(values)} points.")
+                   f"over {len(values)} point{'' if len(values) == 1 else 's'}.")
     else:
         summary = f"{title}: no data in this range."
-    return Chart(chart_id, title, summary, line, y_ticks, x_ticks, rows)
+    last = (x_of(points[-1][0]), y_of(points[-1][1])) if points else None
+    return Chart(chart_id, title, summary, line, y_ticks, x_ticks, rows, last)

@@ -89,7 +89,7 @@ def test_site_page_charts_the_sites_traffic_and_its_vps_load(observed_app, obser
         time.sleep(0.5)
     assert answer.status_code == 200
     assert '<option value="1h" selected>' in page
-    assert page.count('<svg viewBox="0 0 600 200" role="img"') == 6
+    assert page.count('<svg viewBox="0 0 480 180" role="img"') == 6
     # The backfilled site: 0.8 requests/s answered 2xx and 0.2/s 5xx, each in 50-100 ms.
     assert "1.00/s" in _values(page, "site-requests")
     assert "0.20/s" in _values(page, "site-errors")
