@@ -117,7 +117,9 @@ def test_metrics_degraded_then_unavailable_never_an_error(observed_app, observed
                                                           cut_off_app, register, observed_vps):
     owner = register("Degraded Co")
     site = _site(owner, "site-b.example.com")
-    fresh = _console(observed_app, owner).get(f"/sites/{site}?range=15m")
+    connected = _console(observed_app, owner)
+    assert connected.get("/dashboard").status_code == 200  # its alerts panel, kept
+    fresh = connected.get(f"/sites/{site}?range=15m")
     assert fresh.status_code == 200 and "1.00/s" not in _values(
         fresh.get_data(as_text=True), "site-requests")  # site-b: 3 requests/s
 
@@ -135,6 +137,15 @@ def test_metrics_degraded_then_unavailable_never_an_error(observed_app, observed
     assert "<svg" not in text
     # The alerts fetched for the page before are answered from the cache too.
     assert text.count("Degraded: data from") >= 1
+
+    # The dashboard's alerts panel: the kept answer, marked; another tenant's never fetched.
+    panel = cut_off.get("/dashboard").get_data(as_text=True).split(
+        'id="active-alerts"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r"Degraded: data from \d+ s ago", panel) and "No active alerts." in panel
+    newcomer = register("Newcomer Co")
+    cold = _console(cut_off_app, newcomer).get("/dashboard")
+    assert cold.status_code == 200
+    assert "No alerts to show: alertmanager is not available" in cold.get_data(as_text=True)
 
     # The console's failed calls opened Prometheus's breaker: the health page shows it.
     health = cut_off.get("/platform/health").get_data(as_text=True)
