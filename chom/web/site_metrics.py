@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from chom.reliability.degradation import Answer
 from chom.services import observability
 from chom.services.errors import ObservabilityUnavailable
 from chom.web.charts import Chart, line_chart, milliseconds, per_second, percent
@@ -40,7 +39,7 @@ def chosen_range(asked: str | None) -> str:
 
 def _panel(prefix: str, fetch, charts: dict, range_name: str) -> MetricsPanel:
     try:
-        answer: Answer = fetch()
+        answer = fetch()
     except ObservabilityUnavailable as error:
         return MetricsPanel(unavailable=error.detail)
     end = time.time()
