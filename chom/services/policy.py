@@ -8,7 +8,7 @@ VIEWER = frozenset({"sites:read", "operations:read", "tenants:read", "tokens:man
 MEMBER = VIEWER | {"sites:write", "alerts:silence", "backups:write", "backups:download"}
 # Deleting a site or a backup is for admins: a member manages sites but cannot destroy one.
 ADMIN = MEMBER | {"sites:delete", "tenants:write", "team:manage", "fleet:allocate", "audit:read",
-                  "notifications:manage", "backups:delete"}
+                  "notifications:manage", "backups:delete", "health:read"}
 # Owners alone touch owners, the organization's security settings and its ownership.
 OWNER = ADMIN | {"billing:manage", "organization:delete", "organization:manage", "team:owners"}
 

@@ -24,10 +24,14 @@ from chom.web import (
     billing_pages,
     dashboard_pages,
     fleet_pages,
+    health_pages,
     login_code,
     notification_pages,
+    site_alert_pages,
+    site_log_pages,
     site_pages,
     team_pages,
+    tenant_pages,
     tenant_switch,
     token_pages,
     two_factor_pages,
@@ -35,8 +39,9 @@ from chom.web import (
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")  # the app keeps /static
-for pages in (login_code, dashboard_pages, site_pages, account_pages, team_pages, billing_pages,
-              notification_pages, token_pages, two_factor_pages, audit_pages, fleet_pages,
+for pages in (login_code, dashboard_pages, site_pages, site_alert_pages, site_log_pages,
+              account_pages, team_pages, tenant_pages, billing_pages, notification_pages,
+              token_pages, two_factor_pages, audit_pages, fleet_pages, health_pages,
               tenant_switch, backup_pages):
     pages.register(bp)
 

@@ -1,17 +1,41 @@
-"""Console overview pages: the dashboard (usage, sites, recent operations) and the sites list."""
+"""Console overview pages: the dashboard (usage, sites, recent operations, active alerts) and
+the sites list."""
 
 from __future__ import annotations
 
 from flask import current_app, flash, render_template, request
 from flask_login import login_required
 
-from chom.services import site_operations, sites, tenants
-from chom.services.errors import ChomError
+from chom.services import alerts, site_operations, sites, tenants
+from chom.services.errors import ChomError, NotFound, ObservabilityUnavailable
 from chom.web.context import console_actor
+from chom.web.site_alerts import AlertsPanel
 
 SITE_STATUSES = ("pending", "provisioning", "active", "failed", "suspended", "deleting",
                  "deleted")
 PER_PAGE = 25
+MAX_ALERTS_SHOWN = 20
+
+
+def _alerts_panel(actor) -> AlertsPanel | None:
+    """The tenant's active alerts, each with its site; an empty panel (saying why) when no
+    Alertmanager is configured or it cannot answer."""
+    if not actor.may("monitoring:read"):
+        return None
+    try:
+        answer = alerts.tenant_alerts(actor)
+    except ObservabilityUnavailable as error:
+        return AlertsPanel(unavailable=error.detail)
+    shown = answer.value[:MAX_ALERTS_SHOWN]
+    domains = {}
+    for site_id in {alert["site_id"] for alert in shown}:
+        try:
+            domains[site_id] = sites.get_site(actor, site_id).domain
+        except NotFound:  # deleted since Alertmanager last heard of it
+            domains[site_id] = None
+    found = [{**alert, "domain": domains.get(alert["site_id"])} for alert in shown]
+    return AlertsPanel(alerts=found, silences=[], degraded_age=round(
+        answer.age_seconds or 0) if answer.degraded else None)
 
 
 @login_required
@@ -24,10 +48,10 @@ def dashboard():
     except ChomError as error:
         flash(error.detail, "error")
         return render_template("dashboard.html", actor=None, page=None, usage=None,
-                               operations=[])
+                               operations=[], alerts=None)
     plan = current_app.config["CHOM_PLANS"][usage.tenant.plan]
     return render_template("dashboard.html", actor=actor, page=page, usage=usage, plan=plan,
-                           operations=operations)
+                           operations=operations, alerts=_alerts_panel(actor))
 
 
 def _page_number() -> int:

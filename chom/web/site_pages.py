@@ -11,6 +11,8 @@ from chom.services.errors import ChomError, NotFound, PermissionDenied, Validati
 from chom.services.sites import PlanPreview
 from chom.web.context import console_actor
 from chom.web.option_fields import option_fields, read_options
+from chom.web.site_alerts import SILENCE_MINUTES, alerts_panel, silence_form
+from chom.web.site_metrics import chosen_range, metrics_context
 
 # How the console names an operation's kind; another kind reads as its words.
 OPERATION_LABELS = {"provision": "Provision", "deprovision": "Delete", "issue_ssl": "Issue SSL",
@@ -25,7 +27,7 @@ ACTIONS = {"ssl": "Certificate requested", "suspend": "Suspending", "resume": "R
            "retry": "Retrying"}
 
 
-def _site_or_404(site_id):
+def site_or_404(site_id):
     try:
         return sites.get_site(console_actor(), site_id)
     except NotFound:
@@ -80,26 +82,35 @@ def site_type_options():
         request.args.get("type", ""), {"php_version": ""}, {}))
 
 
+def render_site(site, *, form=None, errors: dict | None = None, status: int = 200):
+    """The site page: details, progress, metrics over the chosen range, alerts and silences
+    (with the silence form's typed values and errors when it was refused)."""
+    actor = console_actor()
+    return render_template(
+        "site.html", actor=actor, site=site,
+        operation=site_operations.latest_operation(actor, site),
+        alerts=alerts_panel(actor, site), silence=silence_form(form),
+        silence_errors=errors or {}, silence_minutes=SILENCE_MINUTES,
+        **metrics_context(actor, site, chosen_range(request.args.get("range")))), status
+
+
 @login_required
 def show_site(site_id):
-    actor = console_actor()
-    site = _site_or_404(site_id)
-    return render_template("site.html", actor=actor, site=site,
-                           operation=site_operations.latest_operation(actor, site))
+    return render_site(site_or_404(site_id))
 
 
 @login_required
 def site_progress(site_id):
     """The progress fragment the site page polls while an operation runs."""
     actor = console_actor()
-    site = _site_or_404(site_id)
+    site = site_or_404(site_id)
     return render_template("_progress.html", site=site,
                            operation=site_operations.latest_operation(actor, site))
 
 
 @login_required
 def site_action(site_id, action):
-    site = _site_or_404(site_id)
+    site = site_or_404(site_id)
     try:
         site_operations.request_operation(console_actor(), site.id, action)
     except PermissionDenied:
@@ -113,7 +124,7 @@ def site_action(site_id, action):
 
 @login_required
 def delete_site(site_id):
-    site = _site_or_404(site_id)
+    site = site_or_404(site_id)
     if request.form.get("confirm", "").strip().lower() != site.domain:
         flash(f"Type {site.domain} to confirm the deletion.", "error")
         return redirect(url_for("web.show_site", site_id=site.id))

@@ -73,7 +73,8 @@ def test_keyboard_reaches_the_content_with_a_visible_focus(console, browsers):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "content"
     # Every form control on the page has a label.
-    for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/two-factor"):
+    for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/two-factor",
+                 "/tenants"):
         page.goto(f"{console}{path}")
         unlabelled = page.evaluate("""() => [...document.querySelectorAll(
             'input:not([type=hidden]), select, textarea')]
@@ -85,7 +86,7 @@ def test_every_page_fits_a_phone(console, browsers):
     page = browsers.new(viewport=PHONE).new_page()
     sign_up(page, console, "A Rather Long Organization Name For A Small Screen")
     for path in ("/dashboard", "/sites", "/sites/new", "/account/tokens", "/account/two-factor",
-                 "/audit", "/team", "/billing", "/notifications"):
+                 "/audit", "/team", "/billing", "/notifications", "/tenants", "/platform/health"):
         page.goto(f"{console}{path}")
         assert wider_than_viewport(page) == [], path
 

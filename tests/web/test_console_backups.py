@@ -36,7 +36,7 @@ def test_back_up_download_restore_and_delete_from_the_console(clean_app, registe
     site_id = _site(owner)
     browser = _log_in(clean_app.test_client(), owner.email)
     site_page = browser.get(f"/sites/{site_id}").get_data(True)
-    assert f'href="/sites/{site_id}/backups"' in site_page
+    assert f'href="/sites/{site_id}/backups"' in site_page  # the site's Backups tab
     page = browser.get(f"/sites/{site_id}/backups")
     assert page.status_code == 200 and "No backup yet." in page.get_data(True)
 
