@@ -11,10 +11,9 @@ from chom.services.errors import (
     ChomError,
     NotFound,
     PermissionDenied,
-    QuotaExceeded,
     ValidationFailed,
 )
-from chom.web.context import console_actor
+from chom.web.context import act_then_redirect, console_actor
 
 PER_PAGE = 50
 
@@ -40,17 +39,7 @@ def backups_page(site_id):
 
 
 def _act(site_id, action, success: str):
-    try:
-        action(console_actor())
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
-    except (QuotaExceeded, ChomError) as error:
-        flash(error.detail or "That did not work.", "error")
-    else:
-        flash(success, "success")
-    return redirect(url_for("web.site_backups", site_id=site_id))
+    return act_then_redirect(action, success, url_for("web.site_backups", site_id=site_id))
 
 
 @login_required

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import g, request, session
+from collections.abc import Callable
+
+from flask import abort, flash, g, redirect, request, session
 from flask_login import current_user
 
 from chom.models.scoping import enter_scope
-from chom.services.errors import NotFound
+from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
 from chom.services.tenancy import RequestInfo, resolve_actor
 
 
@@ -29,3 +31,21 @@ def console_actor():
         enter_scope(actor.scope)
         g.chom_actor = actor
     return g.chom_actor
+
+
+def act_then_redirect(action: Callable, success: str, back_to: str):
+    """Run one console action as the current actor, then go to `back_to`: a refused role is
+    403, another tenant's resource 404, any other refusal a flash message; else `success`."""
+    try:
+        action(console_actor())
+    except PermissionDenied:
+        abort(403)
+    except NotFound:
+        abort(404)
+    except ValidationFailed as error:
+        flash(" ".join(m for messages in error.errors.values() for m in messages), "error")
+    except ChomError as error:
+        flash(error.detail or "That did not work.", "error")
+    else:
+        flash(success, "success")
+    return redirect(back_to)

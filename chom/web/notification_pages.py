@@ -3,12 +3,12 @@ delivery, add a webhook or an email address, choose events, switch on and off, t
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import login_required
 
 from chom.services import notifications
-from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
-from chom.web.context import console_actor
+from chom.services.errors import NotFound, PermissionDenied, ValidationFailed
+from chom.web.context import act_then_redirect, console_actor
 
 KINDS = {"webhook": "Webhook (signed POST)", "email": "Email"}
 
@@ -53,19 +53,8 @@ def create_channel():
 
 def _act(channel_id, action, success: str):
     """Run one change to a channel; another organization's channel is a 404."""
-    try:
-        action(console_actor(), channel_id)
-    except PermissionDenied:
-        abort(403)
-    except NotFound:
-        abort(404)
-    except ValidationFailed as error:
-        flash(" ".join(m for messages in error.errors.values() for m in messages), "error")
-    except ChomError as error:
-        flash(error.detail, "error")
-    else:
-        flash(success, "success")
-    return redirect(url_for("web.notifications"))
+    return act_then_redirect(lambda actor: action(actor, channel_id), success,
+                             url_for("web.notifications"))
 
 
 @login_required

@@ -12,7 +12,7 @@ from chom.rate_limits import setting
 from chom.services import invitations, members, organizations, tenants
 from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
 from chom.services.tenancy import RequestInfo
-from chom.web.context import console_actor
+from chom.web.context import act_then_redirect, console_actor
 
 
 def _scope_from_form() -> dict:
@@ -38,20 +38,8 @@ def team():
 
 
 def _act(action, success: str):
-    """Run one team action; errors become a flash message, then back to the team page."""
-    try:
-        action(console_actor())
-    except PermissionDenied:
-        abort(403)
-    except NotFound:
-        abort(404)
-    except ValidationFailed as error:
-        flash(" ".join(m for messages in error.errors.values() for m in messages), "error")
-    except ChomError as error:
-        flash(error.detail, "error")
-    else:
-        flash(success, "success")
-    return redirect(url_for("web.team"))
+    """Run one team action, then back to the team page."""
+    return act_then_redirect(action, success, url_for("web.team"))
 
 
 @login_required
