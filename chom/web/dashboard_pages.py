@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, flash, render_template, request
 from flask_login import login_required
 
-from chom.services import alerts, site_operations, sites, tenants
+from chom.services import alerts, backups, site_operations, sites, tenants
 from chom.services.errors import ChomError, NotFound, ObservabilityUnavailable
 from chom.web.context import console_actor
 from chom.web.site_alerts import AlertsPanel
@@ -50,8 +50,10 @@ def dashboard():
         return render_template("dashboard.html", actor=None, page=None, usage=None,
                                operations=[], alerts=None)
     plan = current_app.config["CHOM_PLANS"][usage.tenant.plan]
+    storage_gb = round(backups.storage_used(usage.tenant) / 1024 ** 3, 2)
     return render_template("dashboard.html", actor=actor, page=page, usage=usage, plan=plan,
-                           operations=operations, alerts=_alerts_panel(actor))
+                           storage_gb=storage_gb, operations=operations,
+                           alerts=_alerts_panel(actor))
 
 
 def _page_number() -> int:

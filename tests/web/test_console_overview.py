@@ -24,11 +24,18 @@ def test_dashboard_shows_plan_usage_bar_and_recent_operations(clean_app, registe
     # Starter allows 5 sites: a meter of 2 out of 5, labelled for screen readers.
     assert re.search(r'<label for="usage-sites">Sites: 2 of 5</label>', html)
     assert re.search(r'<meter id="usage-sites" min="0" max="5"[^>]* value="2">', html)
-    assert "Starter (trialing)" in html and "Storage allowance: 10 GB" in html
+    assert "Starter (trialing)" in html
     # Recent operations: both provisions, succeeded, each linking to its site.
     recent = html.split('id="operations-heading"', 1)[1]
     assert recent.count("Provision") == 2 and recent.count("badge-succeeded") == 2
     assert "usage0.example.com" in recent and "usage1.example.com" in recent
+    # Backup storage against the plan's 10 GB: one backup made, still well under a GB.
+    backup = owner.post(f"/api/v1/sites/{owner.get('/api/v1/sites').json['data'][0]['id']}"
+                        "/backups").json["meta"]["operation_id"]
+    assert owner.wait_for_operation(backup)["status"] == "succeeded"
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert '<label for="usage-storage">Backup storage: 0.0 GB of 10 GB</label>' in html
+    assert re.search(r'<meter id="usage-storage" min="0" max="10"[^>]* value="0.0">', html)
 
 
 def test_sites_list_searches_and_filters_by_status_and_type(clean_app, register, local_vps):
