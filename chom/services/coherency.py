@@ -9,6 +9,7 @@ sites. A step whose state is missing or different is drift. Repair is re-applyin
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -91,11 +92,18 @@ def check_sites(site_ids: list | None = None) -> list[SiteCoherency]:
 
 
 def repair(reports: list[SiteCoherency]) -> list[Operation]:
-    """Queue a `repair` operation (the provision plan again) for each drifted site."""
+    """Queue a `repair` operation (the provision plan again) for each drifted site that has
+    none queued or running already (the scheduler asks every few minutes)."""
     operations = []
     with unscoped():
         for report in reports:
-            if report.drift:
-                site = db.session.get(Site, report.site_id)
+            if not report.drift:
+                continue
+            site_id = uuid.UUID(report.site_id)
+            pending = db.session.scalar(select(Operation.id).where(
+                Operation.site_id == site_id, Operation.kind == "repair",
+                Operation.status.in_(("queued", "running"))).limit(1))
+            if pending is None:
+                site = db.session.get(Site, site_id)
                 operations.append(start_operation(None, site, "repair"))
     return operations
