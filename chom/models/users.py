@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chom.models.base import Base, OrganizationOwned, PublicId, Timestamps, UserOwned
@@ -36,6 +36,8 @@ class User(PublicId, Timestamps, Base):
     # TOTP two-factor: the secret (encrypted), when it was confirmed, hashed recovery codes.
     totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None]
+    # The time step of the last code accepted: that code (and older ones) cannot be used again.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     recovery_code_hashes: Mapped[list | None] = mapped_column(JSON, default=list)
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -3,16 +3,20 @@
 Set-up is two steps: `begin_setup` stores a new secret (encrypted) and returns its
 provisioning URI for an authenticator app; `enable` confirms with a first code and returns
 ten recovery codes, shown once and stored hashed. Log-in then asks for a code (or a recovery
-code, which is spent).
+code, which is spent). A code works once: the time step of the last one accepted is kept, and
+a code of that step or an earlier one is refused (no replay within the code's window).
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyotp
 from flask import current_app
+from sqlalchemy import or_, update
 
 from chom.extensions import db
 from chom.models import User
@@ -105,13 +109,34 @@ def _totp(user: User) -> pyotp.TOTP:
     return pyotp.TOTP(_box().decrypt(user.totp_secret_encrypted))
 
 
+def _time_step_of(totp: pyotp.TOTP, otp: str) -> int | None:
+    """The time step, within one of now (clock drift), whose code is `otp`; else None."""
+    now = totp.timecode(datetime.now(UTC))
+    return next((step for step in (now - 1, now, now + 1)
+                 if hmac.compare_digest(totp.generate_otp(step), otp)), None)
+
+
+def _spend_time_step(user: User, step: int) -> bool:
+    """Record `step` as the user's last accepted code, once: a code (or an older one) seen
+    before is refused, even by two log-ins racing with the same code."""
+    with unscoped():
+        spent = db.session.execute(
+            update(User).where(User.id == user.id,
+                               or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step).execution_options(synchronize_session=False))
+        db.session.commit()
+    return spent.rowcount == 1
+
+
 def check_second_factor(user: User, otp: str | None) -> bool:
-    """Whether `otp` is a current code or an unused recovery code (which is then spent)."""
+    """Whether `otp` is a current code not used before (a code works once) or an unused
+    recovery code (which is then spent)."""
     if not otp:
         return False
     otp = otp.strip().replace(" ", "")
-    if otp.isdigit() and _totp(user).verify(otp, valid_window=1):
-        return True
+    if otp.isdigit():
+        step = _time_step_of(_totp(user), otp)
+        return step is not None and _spend_time_step(user, step)
     for stored in list(user.recovery_code_hashes or []):
         if password_matches(stored, otp.lower()):
             user.recovery_code_hashes = [h for h in user.recovery_code_hashes if h != stored]

@@ -1,6 +1,7 @@
 """TOTP two-factor: set-up, enforced log-in (API and console), recovery codes, disable."""
 
 import re
+import time
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
@@ -21,6 +22,10 @@ def _enable(account):
     return totp, codes
 
 
+def _next_code(totp: pyotp.TOTP) -> str:
+    return totp.at(time.time() + totp.interval)
+
+
 def _login(client, account, **extra):
     return client.post("/api/v1/auth/login",
                        json={"email": account.email, "password": account.password, **extra})
@@ -34,6 +39,33 @@ def test_login_needs_the_code_once_enabled(client, register):
     wrong = _login(client, account, otp="123456")
     assert wrong.status_code == 401 and "code" in wrong.json["detail"]
     assert _login(client, account, otp=totp.now()).status_code == 200
+
+
+def test_a_code_works_once(client, register):
+    account = register("Secure Co")
+    totp, _ = _enable(account)
+    code = totp.now()
+    assert _login(client, account, otp=code).status_code == 200
+    replayed = _login(client, account, otp=code)
+    assert replayed.status_code == 401 and "code" in replayed.json["detail"]
+    assert _login(client, account, otp=_next_code(totp)).status_code == 200
+    # Once a newer code was taken, the older one is refused too, though still in its window.
+    assert _login(client, account, otp=totp.at(time.time() - totp.interval)).status_code == 401
+
+
+def test_two_log_ins_racing_with_one_code_let_one_in(app, register):
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = register("Secure Co")
+    totp, _ = _enable(account)
+    code = totp.now()
+
+    def attempt(_):
+        return _login(app.test_client(), account, otp=code).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(attempt, range(8)))
+    assert sorted(answers) == [200] + [401] * 7
 
 
 def test_a_recovery_code_works_once(client, register):
@@ -64,9 +96,10 @@ def test_the_console_asks_for_the_code(clean_app, register):
     assert re.search(r'<label for="otp">', page.get_data(as_text=True))
     ok = browser.post("/login/code", data={"otp": totp.now()})
     assert ok.status_code == 302 and ok.headers["Location"].endswith("/dashboard")
-    # The code in the log-in form itself is taken too (one request).
+    # The code in the log-in form itself is taken too (one request); a code works once, so
+    # this log-in uses the next one (accepted a step early, for clock drift).
     ok = clean_app.test_client().post("/login", data={
-        "email": account.email, "password": account.password, "otp": totp.now()})
+        "email": account.email, "password": account.password, "otp": _next_code(totp)})
     assert ok.status_code == 302 and ok.headers["Location"].endswith("/dashboard")
 
 
