@@ -5,7 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chom.models.base import Base, OrganizationOwned, PublicId, Timestamps, UserOwned
@@ -69,6 +80,17 @@ class Membership(PublicId, Timestamps, OrganizationOwned, Base):
 
 class Invitation(PublicId, Timestamps, OrganizationOwned, Base):
     __tablename__ = "invitations"
+    __table_args__ = (
+        # One pending invitation per address and organization, even for invites racing.
+        Index(
+            "uq_invitations_pending_email",
+            "organization_id",
+            "email",
+            unique=True,
+            sqlite_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+    )
 
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from chom.extensions import db
 from chom.models import Invitation, Membership, Organization, Tenant, User
@@ -81,7 +82,11 @@ def create_invitation(actor: Actor, *, email: str, role: str, all_tenants: bool 
                             tenant_ids=[str(t.id) for t in tenants])
     plain = _new_token(invitation)
     db.session.add(invitation)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # another invitation to this address was made at the same time
+        db.session.rollback()
+        raise Conflict(f"{email} already has a pending invitation; resend it instead.") from None
     audit.record(actor, "invitation.created", invitation, email=email, role=role,
                  all_tenants=all_tenants, tenant_ids=invitation.tenant_ids)
     db.session.commit()

@@ -158,3 +158,21 @@ def test_an_unreachable_mail_server_is_a_503_and_the_invitation_can_be_resent(
     pending = owner.get("/api/v1/invitations").json["data"]
     assert owner.post(f"/api/v1/invitations/{pending[0]['id']}/resend").status_code == 200
     assert mailbox.to("later@example.com")
+
+
+def test_invitations_racing_for_one_address_make_one(app, register, mailbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    owner = register("Racing Co")
+
+    def invite(_):
+        return app.test_client().post("/api/v1/invitations", headers=owner.headers,
+                                      json={"email": "twice@racing.test", "role": "member"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(invite, range(8)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 7
+    assert all(a.mimetype == "application/problem+json" for a in answers
+               if a.status_code == 409)
+    pending = owner.get("/api/v1/invitations").json["data"]
+    assert [i["email"] for i in pending] == ["twice@racing.test"]
