@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from chom.extensions import db
 from chom.models import AuditLog, User
 from chom.models.scoping import unscoped
+from chom.services.lookup import newest_first_page
 from chom.services.tenancy import Actor
 
 
@@ -63,10 +64,8 @@ def list_entries(
     for value, condition in filters:
         if value is not None:
             query = query.where(condition(value))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session.scalars(query.order_by(AuditLog.created_at.desc(), AuditLog.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return AuditPage(list(items), total, page, per_page)
+    items, total = newest_first_page(query, AuditLog, page=page, per_page=per_page)
+    return AuditPage(items, total, page, per_page)
 
 
 def actor_emails(entries: list[AuditLog]) -> dict:

@@ -23,7 +23,7 @@ from chom.services import audit
 from chom.services.backup_store import storage
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import Conflict, NotFound, QuotaExceeded, ValidationFailed
-from chom.services.lookup import get_or_not_found
+from chom.services.lookup import get_or_not_found, newest_first_page
 from chom.services.provisioning import enqueue_operation
 from chom.services.sites import create_site, plan_limits
 from chom.services.tenancy import Actor
@@ -120,11 +120,8 @@ def list_backups(actor: Actor, site_id, *, page: int, per_page: int) -> tuple[li
     """A site's backups, newest first, and how many there are."""
     actor.require("backups:read")
     site = get_or_not_found(Site, site_id, "Site")
-    query = select(Backup).where(Backup.site_id == site.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session.scalars(query.order_by(Backup.created_at.desc(), Backup.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total
+    return newest_first_page(select(Backup).where(Backup.site_id == site.id), Backup,
+                             page=page, per_page=per_page)
 
 
 def get_backup(actor: Actor, site_id, backup_id) -> Backup:

@@ -1,12 +1,12 @@
-"""Loading one row by id through the scope (never `session.get`, whose identity-map hit
-would skip the scope's criteria)."""
+"""Reading rows through the scope: one by id (never `session.get`, whose identity-map hit
+would skip the scope's criteria), or a page of a list, newest first."""
 
 from __future__ import annotations
 
 import uuid
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from chom.extensions import db
 from chom.services.errors import NotFound
@@ -25,3 +25,12 @@ def get_or_not_found(model: type[T], id_value, what: str | None = None) -> T:
     if row is None:
         raise NotFound(f"{what} not found.")
     return row
+
+
+def newest_first_page(query, model, *, page: int, per_page: int) -> tuple[list, int]:
+    """One page of `query`'s rows of `model`, newest first (ties by id), and how many rows the
+    whole query has; through the scope like every ORM statement."""
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(query.order_by(model.created_at.desc(), model.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(items), total

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from chom import tracing
@@ -14,7 +14,7 @@ from chom.log_context import correlation_id as current_correlation_id
 from chom.models import Operation, Site
 from chom.services import audit, billing_plans
 from chom.services.errors import Conflict, NotFound
-from chom.services.lookup import get_or_not_found
+from chom.services.lookup import get_or_not_found, newest_first_page
 from chom.services.provisioning import enqueue_operation
 from chom.services.tenancy import Actor
 
@@ -107,11 +107,8 @@ def list_operations(actor: Actor, site_id, *, page: int, per_page: int) -> tuple
     """A site's operations, newest first, and how many there are."""
     actor.require("operations:read")
     site = get_or_not_found(Site, site_id, "Site")
-    query = select(Operation).where(Operation.site_id == site.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session.scalars(query.order_by(Operation.created_at.desc(), Operation.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total
+    return newest_first_page(select(Operation).where(Operation.site_id == site.id), Operation,
+                             page=page, per_page=per_page)
 
 
 def recent_operations(actor: Actor, *, limit: int = 10) -> list[Operation]:
