@@ -32,6 +32,11 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def acme_env(pebble) -> dict:
+    """What a worker process needs to ask pebble for certificates."""
+    return {"ACME_DIRECTORY_URL": pebble.directory_url, "ACME_CA_BUNDLE": str(pebble.ca_bundle)}
+
+
 class RqWorkers:
     """An app in rq mode on a queue of its own, and the worker processes that serve it."""
 
@@ -71,6 +76,15 @@ class RqWorkers:
                     [sys.executable, "-m", "flask", "chom", "worker"], cwd=ROOT, env=self.env(),
                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 ))
+
+    @contextlib.contextmanager
+    def running(self, count: int = 1):
+        """`count` workers for the block, stopped after it whatever happens."""
+        self.start(count)
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def kill_all(self) -> None:
         """SIGKILL every worker and its work horse (rq gives the horse a session of its own,

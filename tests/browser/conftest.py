@@ -8,7 +8,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser.harness import ARTIFACTS, Browsers, ConsoleServer, ensure_chromium
 from tests.fleet import plugin as _fleet_plugin
-from tests.workers import RqWorkers
+from tests.workers import RqWorkers, acme_env
 
 
 def pytest_configure(config):
@@ -24,15 +24,9 @@ def chromium():
 @pytest.fixture(scope="module")
 def rq_workers(app, pebble, tmp_path_factory):
     """An rq-mode app with CSRF on (as in production) and one worker that can reach pebble."""
-    workers = RqWorkers(tmp_path_factory.mktemp("rq-browser"), CHOM_JOB_RETRY_INTERVALS=[1],
-                        WTF_CSRF_ENABLED=True,
-                        extra_env={"ACME_DIRECTORY_URL": pebble.directory_url,
-                                   "ACME_CA_BUNDLE": str(pebble.ca_bundle)})
-    workers.start(1)
-    try:
+    with RqWorkers(tmp_path_factory.mktemp("rq-browser"), acme_env(pebble),
+                   CHOM_JOB_RETRY_INTERVALS=[1], WTF_CSRF_ENABLED=True).running() as workers:
         yield workers
-    finally:
-        workers.stop()
 
 
 @pytest.fixture(scope="module")

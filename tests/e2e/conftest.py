@@ -17,12 +17,9 @@ def pytest_configure(config):
 def rq_workers(app, tmp_path_factory):
     """An app in rq mode and one worker process, for a module's tests."""
     # Short retry intervals: a VPS that is down fails its operation within seconds.
-    workers = RqWorkers(tmp_path_factory.mktemp("rq"), CHOM_JOB_RETRY_INTERVALS=[1, 1])
-    workers.start(1)
-    try:
+    with RqWorkers(tmp_path_factory.mktemp("rq"), CHOM_JOB_RETRY_INTERVALS=[1, 1]).running() \
+            as workers:
         yield workers
-    finally:
-        workers.stop()
 
 
 @pytest.fixture

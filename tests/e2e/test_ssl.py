@@ -8,20 +8,15 @@ import ssl
 import pytest
 
 from chom.services import fleet as fleet_service
-from tests.workers import RqWorkers
+from tests.workers import RqWorkers, acme_env
 
 
 @pytest.fixture(scope="module")
 def rq_workers(app, pebble, tmp_path_factory):
     """The worker process talks to pebble: the ACME settings live in its environment."""
-    workers = RqWorkers(tmp_path_factory.mktemp("rq-acme"), CHOM_JOB_RETRY_INTERVALS=[1],
-                        extra_env={"ACME_DIRECTORY_URL": pebble.directory_url,
-                                   "ACME_CA_BUNDLE": str(pebble.ca_bundle)})
-    workers.start(1)
-    try:
+    with RqWorkers(tmp_path_factory.mktemp("rq-acme"), acme_env(pebble),
+                   CHOM_JOB_RETRY_INTERVALS=[1]).running() as workers:
         yield workers
-    finally:
-        workers.stop()
 
 
 def https_get(address: str, domain: str, cafile: str) -> tuple[str, dict]:

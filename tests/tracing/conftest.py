@@ -44,11 +44,8 @@ def traced_workers(app, traced_env, tmp_path_factory):
     workers = RqWorkers(tmp_path_factory.mktemp("rq"), CHOM_JOB_RETRY_INTERVALS=[1, 1],
                         extra_env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
     workers.metrics_dir = metrics_dir
-    workers.start(1)
-    try:
+    with workers.running():
         yield workers
-    finally:
-        workers.stop()
 
 
 @pytest.fixture

@@ -11,21 +11,16 @@ from chom import tracing
 from chom.extensions import db
 from chom.models import Site
 from chom.services import fleet as fleet_service
-from tests.workers import RqWorkers
+from tests.workers import RqWorkers, acme_env
 
 CONSUMER = 5
 
 
 @pytest.fixture(scope="module")
 def acme_workers(app, pebble, traced_env, tmp_path_factory):
-    workers = RqWorkers(tmp_path_factory.mktemp("rq-acme-traced"), CHOM_JOB_RETRY_INTERVALS=[1],
-                        extra_env={"ACME_DIRECTORY_URL": pebble.directory_url,
-                                   "ACME_CA_BUNDLE": str(pebble.ca_bundle)})
-    workers.start(1)
-    try:
+    with RqWorkers(tmp_path_factory.mktemp("rq-acme-traced"), acme_env(pebble),
+                   CHOM_JOB_RETRY_INTERVALS=[1]).running() as workers:
         yield workers
-    finally:
-        workers.stop()
 
 
 def test_issuing_a_certificate_is_traced_phase_by_phase(clean_app, acme_workers, fleet, pebble,
