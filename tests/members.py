@@ -31,3 +31,15 @@ def add_member(app, account, role: str, tenant_ids: list[str] | None = None,
         token = accounts.login_token(user).token
         return {"user_id": str(user.id), "email": user.email, "token": token,
                 "headers": {"Authorization": f"Bearer {token}"}}
+
+
+def headers_for(app, owner, register, role: str) -> dict:
+    """The headers a role of the role matrices calls with: `owner`'s own, another
+    organization's owner ("other"), none ("anonymous"), or a new member with that role."""
+    if role == "owner":
+        return owner.headers
+    if role == "other":
+        return register("Other").headers
+    if role == "anonymous":
+        return {}
+    return add_member(app, owner, role)["headers"]

@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 
-from tests.members import add_member
+from tests.members import add_member, headers_for
 
 ROLES = ("owner", "admin", "member", "viewer", "other", "anonymous")
 
@@ -158,14 +158,7 @@ def _world(clean_app, register, role) -> tuple[dict, dict]:
         "email": "pending@acme.test", "role": "viewer"}).json["data"]["id"]
     target, heir = add_member(clean_app, owner, "member"), add_member(clean_app, owner, "member")
     members = {m["user"]["id"]: m["id"] for m in owner.get("/api/v1/members").json["data"]}
-    if role == "owner":
-        headers = owner.headers
-    elif role == "other":
-        headers = register("Other").headers
-    elif role == "anonymous":
-        headers = {}
-    else:
-        headers = add_member(clean_app, owner, role)["headers"]
+    headers = headers_for(clean_app, owner, register, role)
     # A token of the caller's own to revoke (another organization's caller: Acme's owner's).
     own = headers if role in ("owner", "admin", "member", "viewer") else owner.headers
     token = clean_app.test_client().post("/api/v1/tokens", headers=own,

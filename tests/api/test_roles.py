@@ -3,7 +3,7 @@ manages tenants."""
 
 import pytest
 
-from tests.members import add_member
+from tests.members import add_member, headers_for
 
 EXPECTED = {
     # role: (list sites, create site, create tenant)
@@ -92,14 +92,7 @@ def test_team_role_matrix(clean_app, client, register, method, path, body, role,
                      if m["user"]["id"] == target["user_id"])
     invitation = owner.post("/api/v1/invitations", json={"email": "pending@matrix.test",
                                                          "role": "viewer"}).json["data"]["id"]
-    if role == "owner":
-        headers = owner.headers
-    elif role == "other":
-        headers = register("Other").headers
-    elif role == "anonymous":
-        headers = {}
-    else:
-        headers = add_member(clean_app, owner, role)["headers"]
+    headers = headers_for(clean_app, owner, register, role)
     url = path.format(target=target_id, invitation=invitation)
     response = client.open(url, method=method, headers=headers, json=body)
     assert response.status_code == expected, response.json
