@@ -39,6 +39,7 @@ from chom.plugin_api import (
 MARKER = "::chom-step"
 _SQL_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _MODE = re.compile(r"^[0-7]{3,4}$")
+UMASK = "022"
 
 DEFAULT_COMMANDS = {
     "nginx_test": ["nginx", "-t"],
@@ -101,24 +102,53 @@ class Profile:
         return f"{pool_dir.format(php_version=php_version)}/{name}.conf"
 
 
-def write_file(path: str, content: str, mode: str, owner: str | None) -> list[str]:
-    """Replace `path` only when its content differs (mode and owner always set).
+# Defined once at the top of every program: writing files is most of what a plan does, and each
+# process costs about a millisecond on a VPS, so the common cases fork none (a new file: `mv`
+# only; an unchanged one: `chmod`). The content arrives as an argument (quoted by `q`), is
+# compared with the builtin `read` (which stops at a NUL byte, hence `read`'s status 1: the
+# whole file was read) and written with the builtin `printf`, under `set -C` so the temporary
+# name is created new (O_EXCL) and never written through a link someone planted.
+PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: chmod after)
+  local - LC_ALL=C chom_dir="${{1%/*}}" chom_old chom_new chom_status
+  [ -d "${{chom_dir:-/}}" ] || mkdir -p -- "${{chom_dir:-/}}" || return 1
+  if [ -f "$1" ] && [ ! -L "$1" ]; then
+    IFS= read -r -d '' chom_old < "$1"; chom_status=$?
+    if [ "$chom_status" = 1 ] && [[ "$chom_old" == "$5" ]]; then
+      chmod -- "$2" "$1" || return 1
+      if [ -n "$4" ]; then chown -- "$4" "$1" || return 1; fi
+      return 0
+    fi
+  fi
+  chom_new="$1.chom-$$-$RANDOM"
+  set -C
+  umask "${{3:-077}}"
+  printf %s "$5" > "$chom_new"; chom_status=$?
+  umask {UMASK}
+  [ "$chom_status" = 0 ] || return 1
+  if {{ [ -n "$3" ] || chmod -- "$2" "$chom_new"; }} \\
+      && {{ [ -z "$4" ] || chown -- "$4" "$chom_new"; }} && mv -f -- "$chom_new" "$1"; then
+    chom_result=changed
+  else
+    rm -f -- "$chom_new"; return 1
+  fi
+}}"""
 
-    Few processes on purpose (each costs ~1 ms on a VPS): the directory is tested with a
-    builtin, the content decoded from a here-string."""
-    directory = q(posixpath.dirname(path) or ".")
-    lines = [
-        f"[ -d {directory} ] || mkdir -p -- {directory} || return 1",
-        f"chom_tmp=$(mktemp -- {q(path + '.chom.XXXXXX')}) || return 1",
-        f"base64 -d > \"$chom_tmp\" <<< {q(_b64(content))} || return 1",
-        f"if cmp -s -- \"$chom_tmp\" {q(path)}; then rm -f -- \"$chom_tmp\"; "
-        f"chmod {_mode(mode)} {q(path)} || return 1; "
-        f"else chmod {_mode(mode)} \"$chom_tmp\" && mv -f -- \"$chom_tmp\" {q(path)} "
-        "|| return 1; chom_result=changed; fi",
-    ]
-    if owner:
-        lines.append(f"chown {q(owner)} {q(path)} || return 1")
-    return lines
+
+def _creation_umask(mode: str) -> str:
+    """The umask that creates a file with `mode` itself, or "" when only chmod can (x bits,
+    set-id, sticky)."""
+    bits = int(mode, 8)
+    return "" if bits & 0o7111 else f"{0o666 ^ bits:03o}"
+
+
+def write_file(path: str, content: str, mode: str, owner: str | None) -> list[str]:
+    """Replace `path` only when its content differs (mode and owner always set)."""
+    if not posixpath.isabs(path):
+        raise UnsafeStep(f"file path {path!r} is not absolute")
+    if "\x00" in content:
+        raise UnsafeStep(f"the content for {path} holds a NUL byte")
+    return [f"chom_put {q(path)} {_mode(mode)} {q(_creation_umask(mode))} {q(owner or '')} "
+            f"{q(content)} || return 1"]
 
 
 def remove_if_there(path: str) -> str:
@@ -127,10 +157,10 @@ def remove_if_there(path: str) -> str:
 
 
 def _ensure_directory(step: EnsureDirectory, profile: Profile) -> list[str]:
+    mode = _mode(step.mode)
     lines = [
-        f"if [ ! -d {q(step.path)} ]; then mkdir -p -- {q(step.path)} || return 1; "
-        "chom_result=changed; fi",
-        f"chmod {_mode(step.mode)} {q(step.path)} || return 1",
+        f"if [ ! -d {q(step.path)} ]; then mkdir -p -m {mode} -- {q(step.path)} || return 1; "
+        f"chom_result=changed; else chmod {mode} {q(step.path)} || return 1; fi",
     ]
     if step.owner and profile.manage_users:
         lines.append(f"chown {q(step.owner)} {q(step.path)} || return 1")
@@ -302,7 +332,7 @@ def step_function(name: str, step: Step, profile: Profile) -> str:
 def prelude() -> list[str]:
     """The lines every program starts with. The correlation id of the request or job that
     runs it goes into its environment, so what the commands log on the VPS can be traced back."""
-    lines = ["set -u", "umask 022", "cd /"]
+    lines = ["set -u", f"umask {UMASK}", "cd /", PUT_FUNCTION]
     if (current := correlation_id.get()) is not None:
         lines.append(f"export CHOM_CORRELATION_ID={q(current)}")
     return lines

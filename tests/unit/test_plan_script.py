@@ -164,3 +164,69 @@ def test_run_sql_goes_to_the_site_database_through_the_admin_client():
     assert f"printf %s {encoded} | base64 -d | mysql -uroot || return 1" in body
     with pytest.raises(UnsafeStep):
         step_function("f", RunSql("bad name; DROP", "SELECT 1;"), Profile({}))
+
+
+TRICKY_CONTENTS = ["", "no newline at the end", "two trailing newlines\n\n",
+                   "quotes ' \" `x` $HOME $(id) \\ \\n %s %b\n", "ünïcødé ✓ ☃\n", "-n\n",
+                   "x" * 200_000 + "\n"]
+
+
+@pytest.mark.parametrize("content", TRICKY_CONTENTS, ids=range(len(TRICKY_CONTENTS)))
+def test_written_files_are_byte_exact_and_converge(vps, content):
+    root, settings, transport = vps
+    target = root / "site/page.html"
+    plan = Plan("provision", (PutFile(str(target), content),))
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["changed"]
+    assert target.read_bytes() == content.encode()
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["unchanged"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["page.html"]  # no leftovers
+
+
+@pytest.mark.parametrize("mode", ["0644", "0600", "0640", "0755", "0700"])
+def test_file_modes_are_exact_and_put_back(vps, mode):
+    root, settings, transport = vps
+    target = root / "conf" / "file"
+    plan = Plan("provision", (PutFile(str(target), "secret\n", mode=mode),))
+    apply_plan(transport, plan, settings)
+    assert oct(target.stat().st_mode & 0o7777) == oct(int(mode, 8))
+    target.chmod(0o666)
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["unchanged"]
+    assert oct(target.stat().st_mode & 0o7777) == oct(int(mode, 8))
+
+
+def test_a_file_that_differs_after_a_nul_byte_is_rewritten(vps):
+    root, settings, transport = vps
+    target = root / "page.html"
+    target.write_bytes(b"same\n\x00tail")
+    plan = Plan("provision", (PutFile(str(target), "same\n"),))
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["changed"]
+    assert target.read_bytes() == b"same\n"
+
+
+def test_a_link_at_the_path_is_replaced_not_followed(vps):
+    root, settings, transport = vps
+    outside = root / "outside"
+    outside.write_text("untouched\n")
+    target = root / "www" / "index.html"
+    target.parent.mkdir()
+    target.symlink_to(outside)
+    apply_plan(transport, Plan("provision", (PutFile(str(target), "page\n"),)), settings)
+    assert not target.is_symlink() and target.read_text() == "page\n"
+    assert outside.read_text() == "untouched\n"
+
+
+def test_directories_get_their_mode_when_made_and_when_found(vps):
+    root, settings, transport = vps
+    target = root / "a" / "b"
+    plan = Plan("provision", (EnsureDirectory(str(target), mode="0750"),))
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["changed"]
+    assert target.stat().st_mode & 0o7777 == 0o750
+    target.chmod(0o777)
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["unchanged"]
+    assert target.stat().st_mode & 0o7777 == 0o750
+
+
+@pytest.mark.parametrize("step", [PutFile("relative/path", "x"), PutFile("/x", "nul \x00 byte")])
+def test_file_steps_refuse_what_bash_cannot_write_exactly(step):
+    with pytest.raises(UnsafeStep):
+        compile_plan(Plan("provision", (step,)), Profile(local_vps_settings("/tmp/x")))

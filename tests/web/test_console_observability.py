@@ -120,8 +120,12 @@ def test_metrics_degraded_then_unavailable_never_an_error(observed_app, observed
     connected = _console(observed_app, owner)
     assert connected.get("/dashboard").status_code == 200  # its alerts panel, kept
     fresh = connected.get(f"/sites/{site}?range=15m")
-    assert fresh.status_code == 200 and "1.00/s" not in _values(
-        fresh.get_data(as_text=True), "site-requests")  # site-b: 3 requests/s
+    assert fresh.status_code == 200
+    # site-b's own series (3 requests/s; site-a's never exceeds 1/s). Not "no 1.00/s": a rate at
+    # the edge of the backfilled samples is extrapolated from part of its window.
+    rates = [float(v.removesuffix("/s")) for v in _values(fresh.get_data(as_text=True),
+                                                         "site-requests")]
+    assert rates and max(rates) == 3.0
 
     cut_off = _console(cut_off_app, owner)
     degraded = cut_off.get(f"/sites/{site}?range=15m")
