@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import redis
@@ -32,6 +34,15 @@ class QueueUnavailable(RuntimeError):
 
 class LockBusy(RuntimeError):
     """Another job holds the lock: retry later."""
+
+
+@dataclass(frozen=True)
+class JobCall:
+    """One job of `enqueue_many`: its arguments (ids only), id and meta."""
+
+    args: tuple
+    job_id: str | None = None
+    meta: dict | None = None
 
 
 @contextlib.contextmanager
@@ -91,6 +102,11 @@ class InProcessQueue:
         self._pool.submit(self._run, func_path, args, on_failure, carrier, job_id)
         return job_id or ""
 
+    def enqueue_many(self, func_path: str, calls: Sequence[JobCall], **options) -> list[str]:
+        """`enqueue` for each call, in order."""
+        return [self.enqueue(func_path, *call.args, job_id=call.job_id, meta=call.meta,
+                             **options) for call in calls]
+
     def _run(self, func_path: str, args: tuple, on_failure: str | None, carrier: dict,
              job_id: str | None) -> None:
         with self._app.app_context():
@@ -146,29 +162,39 @@ class RQQueue:
         func_path: str,
         *args,
         job_id: str | None = None,
+        meta: dict | None = None,
+        **options,
+    ) -> str:
+        """One job (`enqueue_many`'s options)."""
+        return self.enqueue_many(func_path, [JobCall(args, job_id, meta)], **options)[0]
+
+    def enqueue_many(
+        self,
+        func_path: str,
+        calls: Sequence[JobCall],
+        *,
         retries: int = 0,
         retry_intervals: list[int] | None = None,
-        meta: dict | None = None,
         timeout: int = 1800,
         on_failure: str | None = None,
-    ) -> str:
+    ) -> list[str]:
+        """Jobs calling `func_path`, one per call, handed to Redis in one round trip; all or
+        none (`QueueUnavailable`)."""
         retry = Retry(max=retries, interval=retry_intervals or [10]) if retries else None
+        job_id = calls[0].job_id if len(calls) == 1 else f"{len(calls)} jobs"
         with _enqueue_span(func_path, self.queue.name, job_id):
-            # The job's span continues this trace (`chom.jobs.worker.AppWorker`).
-            meta = {**(meta or {}), tracing.CARRIER_KEY: tracing.inject()}
+            # Each job's span continues this trace (`chom.jobs.worker.AppWorker`).
+            carrier = tracing.inject()
+            datas = [Queue.prepare_data(
+                func_path, call.args, job_id=call.job_id,
+                meta={**(call.meta or {}), tracing.CARRIER_KEY: carrier}, retry=retry,
+                timeout=timeout, on_failure=Callback(on_failure) if on_failure else None,
+            ) for call in calls]
             try:
-                job = self.queue.enqueue(
-                    func_path,
-                    *args,
-                    job_id=job_id,
-                    retry=retry,
-                    meta=meta,
-                    job_timeout=timeout,
-                    on_failure=Callback(on_failure) if on_failure else None,
-                )
+                jobs = self.queue.enqueue_many(datas)
             except redis.RedisError as error:
-                raise QueueUnavailable(f"Redis did not take job {job_id}: {error}") from error
-        return job.id
+                raise QueueUnavailable(f"Redis did not take {job_id}: {error}") from error
+        return [job.id for job in jobs]
 
     def depth(self) -> int:
         return self.queue.count

@@ -27,37 +27,37 @@ def _live_sites_per_vps():
     )
 
 
-def _candidates(tenant: Tenant, dedicated: bool) -> list[VpsServer]:
+def _candidate_groups(tenant: Tenant | None, dedicated: bool) -> list[list[tuple]]:
+    """`(vps, free)` pairs in order of preference, as groups: a later group is used only
+    when every VPS of the earlier ones is full (a dedicated plan's own VPSes before spares).
+    `free` is counted without a lock: placing re-counts under the VPS row's lock."""
     used = _live_sites_per_vps()
     free = VpsServer.capacity - func.coalesce(used.c.used, 0)
     query = (
-        select(VpsServer)
+        select(VpsServer, free)
         .outerjoin(used, used.c.vps_id == VpsServer.id)
         .where(VpsServer.status == "active", free > 0)
         .order_by(free.desc(), VpsServer.name)
     )
     if not dedicated:
-        return list(db.session.scalars(query.where(VpsServer.kind == "shared")))
+        return [list(db.session.execute(query.where(VpsServer.kind == "shared")).all())]
     mine = select(VpsAllocation.vps_id).where(
         VpsAllocation.tenant_id == tenant.id, VpsAllocation.dedicated.is_(True)
     )
     taken = select(VpsAllocation.vps_id).where(VpsAllocation.dedicated.is_(True))
-    own = list(db.session.scalars(query.where(VpsServer.id.in_(mine))))
-    spare = list(
-        db.session.scalars(
-            query.where(VpsServer.kind == "dedicated", VpsServer.id.not_in(taken))
-        )
-    )
-    return own + spare
+    own = db.session.execute(query.where(VpsServer.id.in_(mine))).all()
+    spare = db.session.execute(
+        query.where(VpsServer.kind == "dedicated", VpsServer.id.not_in(taken))).all()
+    return [list(own), list(spare)]
 
 
-def _still_has_room(vps: VpsServer) -> bool:
+def _room_left(vps: VpsServer) -> int:
     # Taking the VPS row's write lock serialises concurrent placements on it.
     db.session.execute(update(VpsServer).where(VpsServer.id == vps.id).values(updated_at=utcnow()))
     used = db.session.scalar(
         select(func.count(Site.id)).where(Site.vps_id == vps.id, Site.deleted_at.is_(None))
     )
-    return used < vps.capacity
+    return vps.capacity - used
 
 
 def find_vps(name: str) -> VpsServer:
@@ -79,18 +79,53 @@ def allocate_vps_for(
     caller's transaction so concurrent placements cannot overfill a VPS. `vps_name` asks for
     that VPS (it must be one the plan may use, with room). Raises `NoCapacity`.
     """
+    if reserve:
+        return place_sites(tenant, dedicated=dedicated, count=1, vps_name=vps_name)[0]
     with unscoped():
-        for vps in _candidates(tenant, dedicated):
-            if vps_name is not None and vps.name != vps_name:
+        for group in _candidate_groups(tenant, dedicated):
+            for vps, _free in group:
+                if vps_name is None or vps.name == vps_name:
+                    return vps
+    raise _no_capacity(vps_name)
+
+
+def place_sites(tenant: Tenant | None, *, dedicated: bool, count: int,
+                vps_name: str | None = None) -> list[VpsServer]:
+    """A VPS for each of `count` new sites of `tenant`, locked in the caller's transaction:
+    each the one `allocate_vps_for` would have chosen had the sites been placed one after
+    another, but every VPS is locked and counted once, however many sites it takes.
+    Raises `NoCapacity` when the fleet cannot take them all."""
+    with unscoped():
+        rank, room, servers = {}, {}, {}
+        for group_rank, group in enumerate(_candidate_groups(tenant, dedicated)):
+            for vps, free in group:
+                if vps_name is None or vps.name == vps_name:
+                    rank[vps.id], room[vps.id], servers[vps.id] = group_rank, free, vps
+        counted, allocated = set(), set()
+        placements: list[VpsServer] = []
+        while len(placements) < count:
+            open_ids = [vps_id for vps_id in room if room[vps_id] > 0]
+            if not open_ids:
+                raise _no_capacity(vps_name)
+            best = min(open_ids, key=lambda vps_id: (rank[vps_id], -room[vps_id],
+                                                     servers[vps_id].name))
+            if best not in counted:  # its unlocked estimate may be stale: count it locked
+                counted.add(best)
+                room[best] = _room_left(servers[best])
                 continue
-            if reserve and not _still_has_room(vps):
-                continue
-            if reserve:
-                _ensure_allocation(tenant, vps, dedicated)
-            return vps
+            if best not in allocated:
+                allocated.add(best)
+                _ensure_allocation(tenant, servers[best], dedicated)
+            rank[best] = 0  # a spare now allocated to the tenant is one of its own
+            room[best] -= 1
+            placements.append(servers[best])
+        return placements
+
+
+def _no_capacity(vps_name: str | None) -> NoCapacity:
     if vps_name is not None:
-        raise NoCapacity(f"The VPS {vps_name!r} cannot take another site of this tenant.")
-    raise NoCapacity("No VPS in the fleet has room for another site; an operator must add one.")
+        return NoCapacity(f"The VPS {vps_name!r} cannot take another site of this tenant.")
+    return NoCapacity("No VPS in the fleet has room for another site; an operator must add one.")
 
 
 def _ensure_allocation(tenant: Tenant, vps: VpsServer, dedicated: bool) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from chom import tracing
 from chom.extensions import db
 from chom.integration.executor import PlanFailed, TransportError
-from chom.integration.queue import QueueUnavailable, current_queue
+from chom.integration.queue import JobCall, QueueUnavailable, current_queue
 from chom.log_context import correlation_id
 from chom.models import Operation
 from chom.models.base import utcnow
@@ -36,26 +36,29 @@ PROVISION_FAILED = "chom.jobs.provisioning.operation_failed"
 
 
 def enqueue_operation(operation: Operation) -> None:
-    """Hand an Operation to the queue; the job carries only its id.
+    """Hand an Operation to the queue; the job carries only its id (`enqueue_operations`)."""
+    enqueue_operations([operation])
+
+
+def enqueue_operations(operations: list[Operation]) -> None:
+    """Hand Operations to the queue, one job each (carrying only the operation's id), in one
+    round trip.
 
     Transient failures (a connection lost, an earlier operation unfinished) are retried after
     `CHOM_JOB_RETRY_INTERVALS`; a step that fails on the VPS fails the operation at once.
-    With Redis unreachable the operation stays `queued` in the database (already committed),
-    and `resume_stalled_operations` (`flask chom reconcile`, scheduled) hands it over later.
+    With Redis unreachable the operations stay `queued` in the database (already committed),
+    and `resume_stalled_operations` (`flask chom reconcile`, scheduled) hands them over later.
     """
     intervals = current_app.config["CHOM_JOB_RETRY_INTERVALS"]
+    calls = [JobCall((str(operation.id),), operation.job_id,
+                     {"correlation_id": operation.correlation_id,
+                      "site_id": str(operation.site_id)}) for operation in operations]
     try:
-        current_queue().enqueue(
-            PROVISION_JOB,
-            str(operation.id),
-            job_id=operation.job_id,
-            retries=len(intervals),
-            retry_intervals=intervals,
-            meta={"correlation_id": operation.correlation_id, "site_id": str(operation.site_id)},
-            on_failure=PROVISION_FAILED,
-        )
+        current_queue().enqueue_many(PROVISION_JOB, calls, retries=len(intervals),
+                                     retry_intervals=intervals, on_failure=PROVISION_FAILED)
     except QueueUnavailable as error:
-        log.warning("operation %s stays queued until the queue is back: %s", operation.id, error)
+        log.warning("operations %s stay queued until the queue is back: %s",
+                    ", ".join(str(operation.id) for operation in operations), error)
 
 
 def run_operation(operation_id: str) -> None:

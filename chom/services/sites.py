@@ -26,7 +26,7 @@ from chom.services.errors import (
     ValidationFailed,
 )
 from chom.services.lookup import get_or_not_found
-from chom.services.provisioning import enqueue_operation
+from chom.services.provisioning import enqueue_operations
 from chom.services.site_operations import new_operation, start_operation
 from chom.services.site_profile import site_context
 from chom.services.tenancy import Actor
@@ -192,14 +192,11 @@ def _validate_type_and_options(
     return site_type, php_version
 
 
-def _domain_is_taken(domain: str) -> bool:
+def _domains_taken(domains: list[str]) -> list[str]:
+    """Those of `domains` a live site of any tenant already has."""
     with unscoped():
-        return (
-            db.session.scalar(
-                select(Site.id).where(Site.domain == domain, Site.deleted_at.is_(None))
-            )
-            is not None
-        )
+        return list(db.session.scalars(
+            select(Site.domain).where(Site.domain.in_(domains), Site.deleted_at.is_(None))))
 
 
 def _reserve_site_slots(tenant: Tenant, count: int = 1) -> None:
@@ -228,13 +225,10 @@ def _reserve_site_slots(tenant: Tenant, count: int = 1) -> None:
         )
 
 
-def _place_site(actor: Actor, tenant: Tenant, *, domain: str, type: str,
-                php_version: str | None, options: dict, site_type,
-                vps_name: str | None = None) -> Site:
-    """A new site on the VPS with the most room (or on `vps_name`), flushed in the caller's
+def _place_site(actor: Actor, tenant: Tenant, vps: VpsServer, *, domain: str, type: str,
+                php_version: str | None, options: dict, site_type) -> Site:
+    """A new site on `vps` (placed by `fleet.place_sites`), flushed in the caller's
     transaction."""
-    vps = fleet.allocate_vps_for(tenant, dedicated=plan_limits(tenant)["dedicated_vps"],
-                                 vps_name=vps_name)
     password = secrets.token_urlsafe(24) if site_type.needs_database else None
     site = Site(
         tenant_id=tenant.id, domain=domain, type=type, php_version=php_version,
@@ -273,7 +267,7 @@ def create_site(
     tenant = actor.require_tenant()
     options = options or {}
     site_type, php_version = _validate_type_and_options(type, php_version, options)
-    if _domain_is_taken(domain):
+    if _domains_taken([domain]):
         raise DomainTaken(f"{domain} is already hosted on this platform.")
     if dry_run:
         dedicated = plan_limits(tenant)["dedicated_vps"]
@@ -282,8 +276,10 @@ def create_site(
                             vps=vps)
 
     _reserve_site_slots(tenant)
-    site = _place_site(actor, tenant, domain=domain, type=type, php_version=php_version,
-                       options=options, site_type=site_type, vps_name=vps_name)
+    [vps] = fleet.place_sites(tenant, dedicated=plan_limits(tenant)["dedicated_vps"], count=1,
+                              vps_name=vps_name)
+    site = _place_site(actor, tenant, vps, domain=domain, type=type, php_version=php_version,
+                       options=options, site_type=site_type)
     return CreatedSite(site, start_operation(actor, site, "provision"))
 
 
@@ -316,17 +312,19 @@ def create_sites(actor: Actor, specs: list[dict]) -> list[CreatedSite]:
         checked.append((domain, spec["type"], php_version, options, site_type))
     if errors:
         raise ValidationFailed(errors)
-    taken = [domain for domain, *_ in checked if _domain_is_taken(domain)]
+    taken = sorted(_domains_taken([domain for domain, *_ in checked]))
     if taken:
         raise DomainTaken(f"Already hosted on this platform: {', '.join(taken)}.", domains=taken)
     _reserve_site_slots(tenant, len(checked))
-    sites = [_place_site(actor, tenant, domain=domain, type=type, php_version=php_version,
+    servers = fleet.place_sites(tenant, dedicated=plan_limits(tenant)["dedicated_vps"],
+                                count=len(checked))
+    sites = [_place_site(actor, tenant, vps, domain=domain, type=type, php_version=php_version,
                          options=options, site_type=site_type)
-             for domain, type, php_version, options, site_type in checked]
+             for vps, (domain, type, php_version, options, site_type) in zip(
+                 servers, checked, strict=True)]
     operations = [new_operation(actor, site, "provision") for site in sites]
     db.session.commit()
-    for operation in operations:
-        enqueue_operation(operation)
+    enqueue_operations(operations)
     return [CreatedSite(site, operation) for site, operation in zip(sites, operations,
                                                                       strict=True)]
 
