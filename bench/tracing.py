@@ -4,7 +4,8 @@
 
 Seeds the same data as `bench/api.py` (1,000 tenants x 10 sites) into the PostgreSQL database
 `chom_bench_tracing` (dropped and re-created; `CHOM_BENCH_DATABASE_URL` to change it), then
-serves CHOM with gunicorn (2 gthread workers x 8 threads) and drives the authenticated site list
+serves CHOM with gunicorn (2 gthread workers x 8 threads, as deployed; `--settings sync`: 2 sync
+workers) and drives the authenticated site list
 with wrk at 64 connections, alternating: tracing off (no `OTEL_*` variable), tracing on
 (`OTEL_EXPORTER_OTLP_ENDPOINT` pointing at the fake OTLP/HTTP collector of `tests/fakes/otlp.py`,
 running in this process on a free loopback port and decoding every request's protobuf;
@@ -40,7 +41,6 @@ from chom import create_app  # noqa: E402
 from chom.extensions import db  # noqa: E402
 from tests.fakes.otlp import OtlpCollector  # noqa: E402
 
-SETTING = api_bench.SETTINGS["gthread"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -64,9 +64,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="off/on pairs")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--settings", default="gthread", choices=sorted(api_bench.SETTINGS),
+                        help="gunicorn workers (gthread as deployed: deploy/systemd)")
     parser.add_argument("--ratio", type=float, default=0.1,
                         help="also run with parentbased_traceidratio at this ratio (0: don't)")
     args = parser.parse_args()
+    setting = api_bench.SETTINGS[args.settings]
 
     wrk = api_bench.ensure_wrk()
     print(f"machine: {api_bench.machine()}", flush=True)
@@ -105,7 +108,7 @@ def main() -> int:
         for round_number in range(1, args.rounds + 1):
             for mode, env in modes.items():
                 received_before = collector.span_count
-                server = api_bench.Server("wsgi:app", SETTING, env,
+                server = api_bench.Server("wsgi:app", setting, env,
                                           work / f"{mode}{round_number}.log")
                 try:
                     server.wait_ready(tokens[0], api_bench.check_real)
@@ -138,7 +141,7 @@ def main() -> int:
     cpu_off = statistics.mean(r["cpu_ms"] for r in results["off"])
     cpu_on = statistics.mean(r["cpu_ms"] for r in results["on"])
     print()
-    print(f"GET {api_bench.PATH}, gunicorn {' '.join(SETTING)}, wrk -t{args.threads} "
+    print(f"GET {api_bench.PATH}, gunicorn {' '.join(setting)}, wrk -t{args.threads} "
           f"-c{args.connections} -d{args.duration}s, {args.rounds} round(s)")
     print(f"  tracing off {off:8.0f} req/s (mean)")
     print(f"  tracing on  {on:8.0f} req/s (mean; always_on, OTLP/HTTP to the local receiver)")

@@ -183,13 +183,28 @@ def _validate_type_and_options(
             raise ValidationFailed({"php_version": [f"One of: {', '.join(supported)}."]})
     validator = jsonschema.Draft202012Validator(site_type.options_schema)
     problems = sorted(validator.iter_errors(options), key=lambda e: list(e.path))
-    if problems:
-        errors: dict[str, list[str]] = {}
-        for problem in problems:
-            field = ".".join(["options", *map(str, problem.path)])
-            errors.setdefault(field, []).append(problem.message)
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        field = ".".join(["options", *map(str, problem.path)])
+        errors.setdefault(field, []).append(problem.message)
+    for field in _fields_with_nul(options, "options"):
+        # Options end up in files and command lines on the VPS, which cannot hold a NUL.
+        errors.setdefault(field, []).append("NUL characters are not allowed.")
+    if errors:
         raise ValidationFailed(errors)
     return site_type, php_version
+
+
+def _fields_with_nul(value, field: str) -> list[str]:
+    if isinstance(value, str):
+        return [field] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    return [found for key, item in items for found in _fields_with_nul(item, f"{field}.{key}")]
 
 
 def _domains_taken(domains: list[str]) -> list[str]:

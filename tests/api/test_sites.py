@@ -59,6 +59,15 @@ def test_type_php_and_options_are_validated(register, local_vps):
     extra = account.post("/api/v1/sites", json={"domain": "e.example.com", "type": "html",
                                                 "tenant_id": "x"})
     assert extra.status_code == 422 and "tenant_id" in extra.json["errors"]
+    # A NUL cannot reach a file or a command line on the VPS: refused here, not by the job.
+    nul = account.create_site("f.example.com", type="html",
+                              options={"index_html": "<h1>a\u0000b</h1>"})
+    assert nul.status_code == 422
+    assert nul.json["errors"] == {"options.index_html": ["NUL characters are not allowed."]}
+    wp_nul = account.create_site("g.example.com", type="wordpress",
+                                 options={"site_title": "x\u0000"}, dry_run=True)
+    assert wp_nul.status_code == 422 and "options.site_title" in wp_nul.json["errors"]
+    assert account.get("/api/v1/sites").json["meta"]["total"] == 0
 
 
 def test_php_site_gets_the_default_php_version(register, local_vps):
