@@ -19,8 +19,8 @@ def record(actor: Actor, action: str, target=None, **details) -> None:
     db.session.add(
         AuditLog(
             organization_id=actor.organization_id,
-            actor_user_id=actor.user.id,
-            tenant_id=getattr(target, "tenant_id", None) or (actor.tenant and actor.tenant.id),
+            actor_user_id=actor.user_id,  # the ids, not the rows: no query to load them
+            tenant_id=getattr(target, "tenant_id", None) or actor.tenant_id,
             action=action,
             target_type=type(target).__name__.lower() if target is not None else None,
             target_id=str(target.id) if target is not None else None,

@@ -48,6 +48,11 @@ class BillingSystem:
     tenant: Tenant
     request: RequestInfo = field(default_factory=RequestInfo)
     user: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(id=None))
+    user_id: None = None
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.tenant.id
 
     def require(self, permission: str) -> None:
         """Billing's own actions are decided by the subscription, not by a role."""
