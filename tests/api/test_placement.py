@@ -1,10 +1,13 @@
 """Placement: a bulk create chooses the VPSes one-by-one creates would, locking each once."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from chom.extensions import db
-from chom.models import Site, Tenant
+from chom.models import Site, Tenant, VpsServer
+from chom.models.scoping import unscoped
 from chom.services import fleet, operators
 from chom.services.errors import NoCapacity
 
@@ -83,3 +86,23 @@ def test_a_bulk_create_beyond_the_fleet_creates_nothing(placed_fleet, register):
         {"domain": f"o{n}.example.com", "type": "html"} for n in range(13)]})
     assert answer.status_code == 503 and answer.json["type"].endswith("no-capacity")
     assert account.get("/api/v1/sites").json["meta"]["total"] == 0
+
+
+def test_concurrent_bulk_creates_never_overfill_or_deadlock(placed_fleet, register):
+    """Six organizations ask for 3 sites each at once; the shared fleet has 12 places."""
+    accounts = [register(f"Rush {n}") for n in range(6)]
+
+    def bulk(n: int) -> int:
+        return placed_fleet.test_client().post(
+            "/api/v1/sites/bulk", headers=accounts[n].headers,
+            json={"sites": [{"domain": f"r{n}-{i}.example.com", "type": "html"}
+                            for i in range(3)]}).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(bulk, range(6)))
+    assert sorted(statuses) == [202] * 4 + [503] * 2  # all or nothing, never a 500
+    with placed_fleet.app_context(), unscoped():
+        per_vps = dict(db.session.execute(
+            select(VpsServer.name, func.count(Site.id)).join(Site.vps)
+            .where(Site.deleted_at.is_(None)).group_by(VpsServer.name)).all())
+    assert per_vps == {"vps-a": 3, "vps-b": 5, "vps-c": 4}
