@@ -4,16 +4,20 @@ compose file parse, and every file a config names exists."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
 from chom import PROJECT_ROOT
+from chom.services.site_profile import DEFAULT_PROFILE, paths_for
 
 STACK = PROJECT_ROOT / "deploy" / "observability-stack"
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -117,3 +121,19 @@ def test_systemd_units_run_the_apps_commands():
     for name, text in units.items():
         if name.endswith(".service"):
             assert "[Service]" in text and "[Install]" in text, name
+
+
+def test_promtail_labels_each_sites_nginx_logs_by_the_sites_own_files():
+    """The paths a site's server block logs to are the ones Promtail reads, and the `host`
+    label it takes from their names is the site's domain."""
+    jobs = {job["job_name"]: job for job in
+            yaml.safe_load((STACK / "promtail.yml").read_text())["scrape_configs"]}
+    paths = paths_for(uuid.uuid4(), "shop.example.co.uk", DEFAULT_PROFILE)
+    for job, path in (("nginx_access", paths.access_log), ("nginx_error", paths.error_log)):
+        config = jobs[job]
+        assert fnmatch.fnmatch(path, config["static_configs"][0]["labels"]["__path__"]), job
+        stage = config["pipeline_stages"][0]["regex"]
+        assert stage["source"] == "filename"
+        assert re.search(stage["expression"], path).group("host") == "shop.example.co.uk"
+        other = paths.error_log if job == "nginx_access" else paths.access_log
+        assert not fnmatch.fnmatch(other, config["static_configs"][0]["labels"]["__path__"])

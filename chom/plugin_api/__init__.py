@@ -73,6 +73,9 @@ class SitePaths:
     #: where the site's certificate (full chain) and private key go once issued
     tls_certificate: str
     tls_key: str
+    #: the site's own nginx logs (the log shipper takes the site from the file name)
+    access_log: str = ""
+    error_log: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,13 @@ class SiteContext:
 
 def server_block_common(site: SiteContext, indent: str = "    ") -> str:
     """The lines every server block of a site must include, inside `server { ... }`: the
-    location that answers ACME HTTP-01 challenges and, once the site has a certificate, the
-    HTTPS listener. Site types that write their own server blocks put this in each one."""
+    site's own access and error logs, the location that answers ACME HTTP-01 challenges and,
+    once the site has a certificate, the HTTPS listener. Site types that write their own
+    server blocks put this in each one (and `remove_site_logs` in their deprovision plan)."""
+    logs = [f"access_log {site.paths.access_log};", f"error_log {site.paths.error_log};"] \
+        if site.paths.access_log else []
     lines = [
+        *logs,
         "location ^~ /.well-known/acme-challenge/ {",
         f"    alias {site.paths.acme_challenge_dir}/;",
         "    default_type text/plain;",
@@ -108,6 +115,13 @@ def server_block_common(site: SiteContext, indent: str = "    ") -> str:
             *lines,
         ]
     return "".join(f"{indent}{line}\n" for line in lines)
+
+
+def remove_site_logs(site: SiteContext) -> tuple[Step, ...]:
+    """The steps that remove the site's nginx logs, for the end of a deprovision plan (after
+    the reload that stops nginx writing them)."""
+    return tuple(RemovePath(path) for path in (site.paths.access_log, site.paths.error_log)
+                 if path)
 
 
 @dataclass(frozen=True)
@@ -291,5 +305,6 @@ __all__ = [
     "Transport",
     "TransportUnavailable",
     "hookimpl",
+    "remove_site_logs",
     "server_block_common",
 ]

@@ -14,6 +14,7 @@ DEFAULT_PROFILE = {
     "php_socket_dir": "/run/php",
     "acme_challenge_base": "/var/lib/chom/acme",
     "tls_dir": "/etc/ssl/chom",
+    "nginx_log_dir": "/var/log/nginx",
 }
 
 
@@ -37,6 +38,8 @@ def paths_for(site_id: uuid.UUID, domain: str, profile: dict) -> SitePaths:
         acme_challenge_dir=f"{profile['acme_challenge_base']}/{domain}",
         tls_certificate=f"{profile['tls_dir']}/{domain}.crt",
         tls_key=f"{profile['tls_dir']}/{domain}.key",
+        access_log=f"{profile['nginx_log_dir']}/{domain}.access.log",
+        error_log=f"{profile['nginx_log_dir']}/{domain}.error.log",
     )
 
 

@@ -64,6 +64,11 @@ def test_html_site_is_served_by_its_vps_and_deleted_without_trace(register, flee
     assert page.status_code == 200 and "Hello from the fleet" in page.text
     other = next(h for h in fleet_vps if h is not host)
     assert _get(other, "static.example.com").status_code == 404  # only its own VPS serves it
+    # The site logs to files of its own, which the log shipper labels by their names.
+    access_log = host.path("var/log/nginx/static.example.com.access.log")
+    assert '"GET / HTTP/1.1" 200' in access_log.read_text()
+    assert host.path("var/log/nginx/static.example.com.error.log").exists()
+    assert "static.example.com" not in host.path("var/log/nginx/access.log").read_text()
 
     deleted = account.delete(f"/api/v1/sites/{site['id']}")
     assert account.wait_for_operation(deleted.json["data"]["id"], timeout=120)["status"] \
@@ -71,6 +76,8 @@ def test_html_site_is_served_by_its_vps_and_deleted_without_trace(register, flee
     assert _get(host, "static.example.com").status_code == 404
     assert not host.path("var/www/static.example.com").exists()
     assert not host.path("etc/nginx/sites-enabled/static.example.com.conf").exists()
+    assert not access_log.exists()
+    assert not host.path("var/log/nginx/static.example.com.error.log").exists()
 
 
 def test_wordpress_site_installs_and_deletes_everything(register, fleet_vps):

@@ -24,6 +24,8 @@ PATHS = SitePaths(
     acme_challenge_dir="/var/lib/chom/acme/example.com",
     tls_certificate="/etc/ssl/chom/example.com.crt",
     tls_key="/etc/ssl/chom/example.com.key",
+    access_log="/var/log/nginx/example.com.access.log",
+    error_log="/var/log/nginx/example.com.error.log",
 )
 
 #: a VPS whose remote paths are sandboxed (as on the test fleet): nothing may assume /var/www
@@ -38,6 +40,8 @@ SANDBOX_PATHS = SitePaths(
     acme_challenge_dir="/srv/fleet/vps1/acme/s9",
     tls_certificate="/srv/fleet/vps1/tls/s9.crt",
     tls_key="/srv/fleet/vps1/tls/s9.key",
+    access_log="/srv/fleet/vps1/log/s9.access.log",
+    error_log="/srv/fleet/vps1/log/s9.error.log",
 )
 
 #: (site type, case, options); the case "default" has golden files for every action, the

@@ -28,6 +28,7 @@ def paths_under(root: str) -> dict:
         "php_socket_dir": str(base / "run/php"),
         "acme_challenge_base": str(base / "var/lib/chom/acme"),
         "tls_dir": str(base / "etc/ssl/chom"),
+        "nginx_log_dir": str(base / "var/log/nginx"),
     }
 
 

@@ -16,6 +16,7 @@ from chom.plugin_api import (
     SiteContext,
     SiteType,
     hookimpl,
+    remove_site_logs,
     server_block_common,
 )
 
@@ -143,6 +144,7 @@ class HtmlSiteType(SiteType):
                 RemoveNginxSite(site.paths.nginx_site_name),
                 ReloadService("nginx"),
                 RemovePath(site.paths.web_root),
+                *remove_site_logs(site),
             ),
         )
 

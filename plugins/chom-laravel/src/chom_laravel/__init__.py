@@ -22,6 +22,7 @@ from chom.plugin_api import (
     SiteType,
     Step,
     hookimpl,
+    remove_site_logs,
 )
 
 from . import templates
@@ -161,6 +162,7 @@ class LaravelSiteType(SiteType):
                 DropDatabase(paths.database_name, paths.database_user),
                 RemovePath(paths.web_root),
                 RemoveSystemUser(paths.system_user),
+                *remove_site_logs(site),
             ),
         )
 

@@ -24,6 +24,7 @@ from chom.plugin_api import (
     SiteType,
     Step,
     hookimpl,
+    remove_site_logs,
     sql_string,
 )
 
@@ -158,6 +159,7 @@ class WordPressSiteType(SiteType):
                 DropDatabase(paths.database_name, paths.database_user),
                 RemovePath(paths.web_root),
                 RemoveSystemUser(paths.system_user),
+                *remove_site_logs(site),
             ),
         )
 
