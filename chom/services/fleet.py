@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, literal, select, update
 
 from chom.extensions import db
 from chom.integration.transports.pool import transport_for
@@ -28,13 +28,18 @@ def _live_sites_per_vps():
 
 
 def _candidate_groups(tenant: Tenant | None, dedicated: bool) -> list[list[tuple]]:
-    """`(vps, free)` pairs in order of preference, as groups: a later group is used only
+    """`(vps, free, allocated)` in order of preference, as groups: a later group is used only
     when every VPS of the earlier ones is full (a dedicated plan's own VPSes before spares).
-    `free` is counted without a lock: placing re-counts under the VPS row's lock."""
+    `free` is counted without a lock: placing re-counts under the VPS row's lock. `allocated`:
+    the tenant already has its `VpsAllocation` there (read under the tenant's lock, which
+    every placement takes first: `sites._reserve_site_slots`)."""
     used = _live_sites_per_vps()
     free = VpsServer.capacity - func.coalesce(used.c.used, 0)
+    allocated = exists().where(VpsAllocation.tenant_id == tenant.id,
+                               VpsAllocation.vps_id == VpsServer.id) \
+        if tenant is not None else literal(False)
     query = (
-        select(VpsServer, free)
+        select(VpsServer, free, allocated)
         .outerjoin(used, used.c.vps_id == VpsServer.id)
         .where(VpsServer.status == "active", free > 0)
         .order_by(free.desc(), VpsServer.name)
@@ -95,7 +100,7 @@ def allocate_vps_for(
         return place_sites(tenant, dedicated=dedicated, count=1, vps_name=vps_name)[0]
     with unscoped():
         for group in _candidate_groups(tenant, dedicated):
-            for vps, _free in group:
+            for vps, _free, _allocated in group:
                 if vps_name is None or vps.name == vps_name:
                     return vps
     raise _no_capacity(vps_name)
@@ -108,12 +113,14 @@ def place_sites(tenant: Tenant | None, *, dedicated: bool, count: int,
     another, but every VPS is locked and counted once, however many sites it takes.
     Raises `NoCapacity` when the fleet cannot take them all."""
     with unscoped():
-        rank, room, servers = {}, {}, {}
+        rank, room, servers, allocated = {}, {}, {}, set()
         for group_rank, group in enumerate(_candidate_groups(tenant, dedicated)):
-            for vps, free in group:
+            for vps, free, has_allocation in group:
                 if vps_name is None or vps.name == vps_name:
                     rank[vps.id], room[vps.id], servers[vps.id] = group_rank, free, vps
-        counted, allocated = set(), set()
+                    if has_allocation:
+                        allocated.add(vps.id)
+        counted = set()
         if count > 1:
             # Every candidate locked up front, in one order: two bulk creates never deadlock.
             room.update(_rooms_left(list(servers.values())))
@@ -131,7 +138,8 @@ def place_sites(tenant: Tenant | None, *, dedicated: bool, count: int,
                 continue
             if best not in allocated:
                 allocated.add(best)
-                _ensure_allocation(tenant, servers[best], dedicated)
+                db.session.add(VpsAllocation(tenant_id=tenant.id, vps_id=best,
+                                             dedicated=dedicated))
             rank[best] = 0  # a spare now allocated to the tenant is one of its own
             room[best] -= 1
             placements.append(servers[best])
@@ -142,16 +150,6 @@ def _no_capacity(vps_name: str | None) -> NoCapacity:
     if vps_name is not None:
         return NoCapacity(f"The VPS {vps_name!r} cannot take another site of this tenant.")
     return NoCapacity("No VPS in the fleet has room for another site; an operator must add one.")
-
-
-def _ensure_allocation(tenant: Tenant, vps: VpsServer, dedicated: bool) -> None:
-    exists = db.session.scalar(
-        select(VpsAllocation.id).where(
-            VpsAllocation.tenant_id == tenant.id, VpsAllocation.vps_id == vps.id
-        )
-    )
-    if exists is None:
-        db.session.add(VpsAllocation(tenant_id=tenant.id, vps_id=vps.id, dedicated=dedicated))
 
 
 def add_vps(

@@ -13,6 +13,7 @@ from chom.extensions import db
 from chom.log_context import correlation_id as current_correlation_id
 from chom.models import Operation, Site
 from chom.services import audit, billing_plans
+from chom.services.commits import commit_keeping
 from chom.services.errors import Conflict, NotFound
 from chom.services.lookup import get_or_not_found, newest_first_page
 from chom.services.provisioning import enqueue_operation
@@ -65,14 +66,15 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     return start_operation(actor, site, kind)
 
 
-def start_operation(actor: Actor | None, site: Site, kind: str, *, payload: bytes | None = None
-                    ) -> Operation:
+def start_operation(actor: Actor | None, site: Site, kind: str, *, payload: bytes | None = None,
+                    answered_with: tuple = ()) -> Operation:
     """Record an Operation for `site`, commit, and hand it to the queue (the one place
     operations begin). `payload` is what the operation carries to the VPS; `actor` is None
-    for the platform's own work (repairs, scheduled jobs)."""
+    for the platform's own work (repairs, scheduled jobs). The site, the operation and the
+    rows in `answered_with` are not reloaded after the commit (`commit_keeping`)."""
     operation = new_operation(actor, site, kind)
     operation.payload = payload
-    db.session.commit()
+    commit_keeping(site, operation, *answered_with)
     enqueue_operation(operation)
     return operation
 

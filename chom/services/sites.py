@@ -20,6 +20,7 @@ from chom.models.scoping import unscoped
 from chom.plugin_api import Plan
 from chom.plugins import current_site_types
 from chom.services import audit, billing_plans, fleet
+from chom.services.commits import commit_keeping
 from chom.services.errors import (
     DomainTaken,
     QuotaExceeded,
@@ -217,8 +218,9 @@ def _domains_taken(domains: list[str]) -> list[str]:
 def _reserve_site_slots(tenant: Tenant, count: int = 1) -> None:
     """Lock the tenant row, then check standing and count: concurrent creates for one tenant
     run one at a time, against the plan and status the subscription sync last wrote."""
-    db.session.execute(update(Tenant).where(Tenant.id == tenant.id).values(updated_at=utcnow()))
-    db.session.refresh(tenant)  # the plan or status may have changed since it was loaded
+    # The lock returns the row: its plan or status may have changed since it was loaded.
+    db.session.execute(update(Tenant).where(Tenant.id == tenant.id).values(updated_at=utcnow())
+                       .returning(Tenant), execution_options={"populate_existing": True}).one()
     billing_plans.require_good_standing(tenant)
     plan = billing_plans.plan_named(tenant.plan)
     if plan.storage_bytes is not None:
@@ -247,7 +249,7 @@ def _place_site(actor: Actor, tenant: Tenant, vps: VpsServer, *, domain: str, ty
     password = secrets.token_urlsafe(24) if site_type.needs_database else None
     site = Site(
         tenant_id=tenant.id, domain=domain, type=type, php_version=php_version,
-        options=options, vps_id=vps.id, status="pending",
+        options=options, vps=vps, status="pending",
         db_password_encrypted=(current_app.extensions["chom_secrets"].encrypt(password)
                                if password else None),
     )
@@ -295,7 +297,7 @@ def create_site(
                               vps_name=vps_name)
     site = _place_site(actor, tenant, vps, domain=domain, type=type, php_version=php_version,
                        options=options, site_type=site_type)
-    return CreatedSite(site, start_operation(actor, site, "provision"))
+    return CreatedSite(site, start_operation(actor, site, "provision", answered_with=(vps,)))
 
 
 MAX_BULK = 100
@@ -338,7 +340,7 @@ def create_sites(actor: Actor, specs: list[dict]) -> list[CreatedSite]:
              for vps, (domain, type, php_version, options, site_type) in zip(
                  servers, checked, strict=True)]
     operations = [new_operation(actor, site, "provision") for site in sites]
-    db.session.commit()
+    commit_keeping(*sites, *servers, *operations)  # answered with next
     enqueue_operations(operations)
     return [CreatedSite(site, operation) for site, operation in zip(sites, operations,
                                                                       strict=True)]
