@@ -70,11 +70,15 @@ def start_operation(actor: Actor | None, site: Site, kind: str, *, payload: byte
                     answered_with: tuple = ()) -> Operation:
     """Record an Operation for `site`, commit, and hand it to the queue (the one place
     operations begin). `payload` is what the operation carries to the VPS; `actor` is None
-    for the platform's own work (repairs, scheduled jobs). The site, the operation and the
-    rows in `answered_with` are not reloaded after the commit (`commit_keeping`)."""
+    for the platform's own work (repairs, scheduled jobs). A request that answers with the
+    new operation and the rows in `answered_with` names them, so that they are not reloaded
+    after the commit (`commit_keeping`)."""
     operation = new_operation(actor, site, kind)
     operation.payload = payload
-    commit_keeping(site, operation, *answered_with)
+    if answered_with:
+        commit_keeping(operation, *answered_with)
+    else:
+        db.session.commit()
     enqueue_operation(operation)
     return operation
 

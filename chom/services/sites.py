@@ -297,7 +297,8 @@ def create_site(
                               vps_name=vps_name)
     site = _place_site(actor, tenant, vps, domain=domain, type=type, php_version=php_version,
                        options=options, site_type=site_type)
-    return CreatedSite(site, start_operation(actor, site, "provision", answered_with=(vps,)))
+    return CreatedSite(site, start_operation(actor, site, "provision",
+                                                answered_with=(site, vps)))
 
 
 MAX_BULK = 100
@@ -329,7 +330,8 @@ def create_sites(actor: Actor, specs: list[dict]) -> list[CreatedSite]:
         checked.append((domain, spec["type"], php_version, options, site_type))
     if errors:
         raise ValidationFailed(errors)
-    taken = sorted(_domains_taken([domain for domain, *_ in checked]))
+    hosted = set(_domains_taken([domain for domain, *_ in checked]))
+    taken = [domain for domain, *_ in checked if domain in hosted]
     if taken:
         raise DomainTaken(f"Already hosted on this platform: {', '.join(taken)}.", domains=taken)
     _reserve_site_slots(tenant, len(checked))
