@@ -186,21 +186,37 @@ def add_vps(
     return vps
 
 
-# What a VPS must have; printed one per line as "name:path" by the probe below.
+# What a VPS must have; printed one per line as "name:path" by the probe below, and bash's
+# version as "bash:<major>.<minor>" (plans are bash programs: `chom.integration.plan_script`).
 STACK_PROBE = (
     "for c in nginx mariadb mysql php-fpm8.2 php-fpm8.3 php-fpm8.4 php-fpm git; do "
-    'p=$(command -v "$c" 2>/dev/null || ls /usr/sbin/"$c" 2>/dev/null) && echo "$c:$p"; done; true'
+    'p=$(command -v "$c" 2>/dev/null || ls /usr/sbin/"$c" 2>/dev/null) && echo "$c:$p"; done; '
+    """v=$(bash -c 'echo "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}"' 2>/dev/null) """
+    '&& echo "bash:$v"; true'
 )
 REQUIRED_STACK = {"nginx": ("nginx",), "database": ("mariadb", "mysql"),
                   "php-fpm": ("php-fpm8.2", "php-fpm8.3", "php-fpm8.4", "php-fpm")}
+MIN_BASH = (4, 4)  # `local -` in the programs' file helper
+
+
+def missing_parts(found: dict[str, str]) -> list[str]:
+    """What the probe's answer `found` lacks of the stack, in words."""
+    missing = [part for part, names in REQUIRED_STACK.items()
+               if not any(name in found for name in names)]
+    try:
+        bash = tuple(int(n) for n in found.get("bash", "").split("."))
+    except ValueError:
+        bash = ()
+    if bash < MIN_BASH:
+        missing.append(f"bash {MIN_BASH[0]}.{MIN_BASH[1]} or later")
+    return missing
 
 
 def probe_stack(vps: VpsServer) -> dict[str, str]:
     """Ask the VPS which parts of the hosting stack it has; raise `Conflict` when one lacks."""
     result = transport_for(vps).run(["sh", "-c", STACK_PROBE], timeout=30)
     found = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
-    missing = [part for part, names in REQUIRED_STACK.items()
-               if not any(name in found for name in names)]
+    missing = missing_parts(found)
     if missing:
         raise Conflict(f"{vps.name} lacks {', '.join(missing)}; install the stack first.")
     return found

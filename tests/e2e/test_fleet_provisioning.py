@@ -44,6 +44,7 @@ def test_vps_add_pins_the_presented_key_and_checks_the_stack(clean_app, fleet, r
         vps = db.session.scalar(select(VpsServer).where(VpsServer.name == "cli-added"))
         assert vps.host_key == host.host_key
         assert {"nginx", "git"} <= set(vps.settings["stack"])
+        assert tuple(map(int, vps.settings["stack"]["bash"].split("."))) >= (4, 4)
         # The VPS's own key is stored encrypted, never as written.
         plain = Path(host.client_key_path).read_text()
         assert vps.ssh_private_key_encrypted and plain not in vps.ssh_private_key_encrypted

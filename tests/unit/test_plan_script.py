@@ -230,3 +230,4 @@ def test_directories_get_their_mode_when_made_and_when_found(vps):
 def test_file_steps_refuse_what_bash_cannot_write_exactly(step):
     with pytest.raises(UnsafeStep):
         compile_plan(Plan("provision", (step,)), Profile(local_vps_settings("/tmp/x")))
+
