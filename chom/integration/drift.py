@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chom.integration.executor import run_program
-from chom.integration.plan_script import Profile, _b64, _sql_name, q
+from chom.integration.plan_script import SAME_FUNCTION, Profile, _b64, _sql_name, q
 from chom.plugin_api import (
     EnsureDatabase,
     EnsureDirectory,
@@ -33,7 +33,7 @@ MARKER = "::chom-drift"
 
 
 def _same_content(path: str, content: str) -> str:
-    return f"printf %s {q(_b64(content))} | base64 -d | cmp -s -- - {q(path)}"
+    return f"chom_same {q(path)} {q(content)}"
 
 
 def _directory(step: EnsureDirectory, profile: Profile) -> str:
@@ -105,7 +105,7 @@ def _removed_later(plan: Plan, n: int, step: Step) -> bool:
 
 def compile_probe(plans: list[Plan], profile: Profile) -> str:
     """The read-only bash program that probes every checkable step of `plans`."""
-    lines = ["set -u", "cd /"]
+    lines = ["set -u", "cd /", SAME_FUNCTION]
     for g, plan in enumerate(plans, start=1):
         for n, step in enumerate(plan.steps, start=1):
             probe = PROBES.get(type(step))

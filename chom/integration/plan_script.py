@@ -107,17 +107,21 @@ class Profile:
 # only; an unchanged one: `chmod`). The content arrives as an argument (quoted by `q`), is
 # compared with the builtin `read` (which stops at a NUL byte, hence `read`'s status 1: the
 # whole file was read) and written with the builtin `printf`, under `set -C` so the temporary
-# name is created new (O_EXCL) and never written through a link someone planted.
+# name is created new (O_EXCL) and never written through a link someone planted. The drift
+# probes (`chom.integration.drift`) compare with `chom_same` too.
+SAME_FUNCTION = """chom_same() {  # PATH CONTENT: the file holds exactly CONTENT
+  local LC_ALL=C chom_old chom_status
+  [ -f "$1" ] || return 1
+  IFS= read -r -d '' chom_old < "$1"; chom_status=$?
+  [ "$chom_status" = 1 ] && [[ "$chom_old" == "$2" ]]
+}"""
 PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: chmod after)
-  local - LC_ALL=C chom_dir="${{1%/*}}" chom_old chom_new chom_status
+  local - chom_dir="${{1%/*}}" chom_new chom_status
   [ -d "${{chom_dir:-/}}" ] || mkdir -p -- "${{chom_dir:-/}}" || return 1
-  if [ -f "$1" ] && [ ! -L "$1" ]; then
-    IFS= read -r -d '' chom_old < "$1"; chom_status=$?
-    if [ "$chom_status" = 1 ] && [[ "$chom_old" == "$5" ]]; then
-      chmod -- "$2" "$1" || return 1
-      if [ -n "$4" ]; then chown -- "$4" "$1" || return 1; fi
-      return 0
-    fi
+  if [ ! -L "$1" ] && chom_same "$1" "$5"; then
+    chmod -- "$2" "$1" || return 1
+    if [ -n "$4" ]; then chown -- "$4" "$1" || return 1; fi
+    return 0
   fi
   chom_new="$1.chom-$$-$RANDOM"
   set -C
@@ -332,7 +336,7 @@ def step_function(name: str, step: Step, profile: Profile) -> str:
 def prelude() -> list[str]:
     """The lines every program starts with. The correlation id of the request or job that
     runs it goes into its environment, so what the commands log on the VPS can be traced back."""
-    lines = ["set -u", f"umask {UMASK}", "cd /", PUT_FUNCTION]
+    lines = ["set -u", f"umask {UMASK}", "cd /", SAME_FUNCTION, PUT_FUNCTION]
     if (current := correlation_id.get()) is not None:
         lines.append(f"export CHOM_CORRELATION_ID={q(current)}")
     return lines
