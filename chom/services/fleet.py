@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import exists, func, literal, select
 
 from chom.extensions import db
 from chom.integration.transports.pool import transport_for
 from chom.integration.transports.ssh import fetch_host_key, load_private_key
 from chom.models import Site, Tenant, VpsAllocation, VpsServer
-from chom.models.base import utcnow
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch, TransportUnavailable
 from chom.services.errors import Conflict, NoCapacity, NotFound, PermissionDenied
@@ -28,18 +27,18 @@ def _live_sites_per_vps():
 
 
 def _candidate_groups(tenant: Tenant | None, dedicated: bool) -> list[list[tuple]]:
-    """`(vps, free, allocated)` in order of preference, as groups: a later group is used only
-    when every VPS of the earlier ones is full (a dedicated plan's own VPSes before spares).
-    `free` is counted without a lock: placing re-counts under the VPS row's lock. `allocated`:
-    the tenant already has its `VpsAllocation` there (read under the tenant's lock, which
-    every placement takes first: `sites._reserve_site_slots`)."""
+    """`(vps, allocated)` in order of preference (most room first, counted without a lock),
+    as groups: a later group is used only when every VPS of the earlier ones is full (a
+    dedicated plan's own VPSes before spares). `allocated`: the tenant already has its
+    `VpsAllocation` there (read under the tenant's lock, which every placement takes first:
+    `sites._reserve_site_slots`)."""
     used = _live_sites_per_vps()
     free = VpsServer.capacity - func.coalesce(used.c.used, 0)
     allocated = exists().where(VpsAllocation.tenant_id == tenant.id,
                                VpsAllocation.vps_id == VpsServer.id) \
         if tenant is not None else literal(False)
     query = (
-        select(VpsServer, free, allocated)
+        select(VpsServer, allocated)
         .outerjoin(used, used.c.vps_id == VpsServer.id)
         .where(VpsServer.status == "active", free > 0)
         .order_by(free.desc(), VpsServer.name)
@@ -56,18 +55,9 @@ def _candidate_groups(tenant: Tenant | None, dedicated: bool) -> list[list[tuple
     return [list(own), list(spare)]
 
 
-def _room_left(vps: VpsServer) -> int:
-    # Taking the VPS row's write lock serialises concurrent placements on it.
-    db.session.execute(update(VpsServer).where(VpsServer.id == vps.id).values(updated_at=utcnow()))
-    used = db.session.scalar(
-        select(func.count(Site.id)).where(Site.vps_id == vps.id, Site.deleted_at.is_(None))
-    )
-    return vps.capacity - used
-
-
 def _rooms_left(servers: list[VpsServer]) -> dict:
-    """`_room_left` for several VPSes: their rows locked in id order, their sites counted in
-    one query."""
+    """How many more sites each VPS takes, its row locked (in id order) until the caller's
+    transaction ends, its live sites counted (one query for all)."""
     ids = sorted(vps.id for vps in servers)
     db.session.execute(select(VpsServer.id).where(VpsServer.id.in_(ids))
                        .order_by(VpsServer.id).with_for_update())
@@ -100,7 +90,7 @@ def allocate_vps_for(
         return place_sites(tenant, dedicated=dedicated, count=1, vps_name=vps_name)[0]
     with unscoped():
         for group in _candidate_groups(tenant, dedicated):
-            for vps, _free, _allocated in group:
+            for vps, _allocated in group:
                 if vps_name is None or vps.name == vps_name:
                     return vps
     raise _no_capacity(vps_name)
@@ -110,32 +100,25 @@ def place_sites(tenant: Tenant | None, *, dedicated: bool, count: int,
                 vps_name: str | None = None) -> list[VpsServer]:
     """A VPS for each of `count` new sites of `tenant`, locked in the caller's transaction:
     each the one `allocate_vps_for` would have chosen had the sites been placed one after
-    another, but every VPS is locked and counted once, however many sites it takes.
-    Raises `NoCapacity` when the fleet cannot take them all."""
+    another. Every candidate VPS is locked in id order (concurrent placements never deadlock)
+    and counted in one query, however many sites are placed. Raises `NoCapacity` when the
+    fleet cannot take them all."""
     with unscoped():
-        rank, room, servers, allocated = {}, {}, {}, set()
+        rank, servers, allocated = {}, {}, set()
         for group_rank, group in enumerate(_candidate_groups(tenant, dedicated)):
-            for vps, free, has_allocation in group:
+            for vps, has_allocation in group:
                 if vps_name is None or vps.name == vps_name:
-                    rank[vps.id], room[vps.id], servers[vps.id] = group_rank, free, vps
+                    rank[vps.id], servers[vps.id] = group_rank, vps
                     if has_allocation:
                         allocated.add(vps.id)
-        counted = set()
-        if count > 1:
-            # Every candidate locked up front, in one order: two bulk creates never deadlock.
-            room.update(_rooms_left(list(servers.values())))
-            counted.update(room)
+        room = _rooms_left(list(servers.values()))
         placements: list[VpsServer] = []
         while len(placements) < count:
-            open_ids = [vps_id for vps_id in room if room[vps_id] > 0]
+            open_ids = [vps_id for vps_id, left in room.items() if left > 0]
             if not open_ids:
                 raise _no_capacity(vps_name)
             best = min(open_ids, key=lambda vps_id: (rank[vps_id], -room[vps_id],
                                                      servers[vps_id].name))
-            if best not in counted:  # its unlocked estimate may be stale: count it locked
-                counted.add(best)
-                room[best] = _room_left(servers[best])
-                continue
             if best not in allocated:
                 allocated.add(best)
                 db.session.add(VpsAllocation(tenant_id=tenant.id, vps_id=best,
