@@ -107,8 +107,10 @@ class Profile:
 # only; an unchanged one: `chmod`). The content arrives as an argument (quoted by `q`), is
 # compared with the builtin `read` (which stops at a NUL byte, hence `read`'s status 1: the
 # whole file was read) and written with the builtin `printf`, under `set -C` so the temporary
-# name is created new (O_EXCL) and never written through a link someone planted. The drift
-# probes (`chom.integration.drift`) compare with `chom_same` too.
+# name is created new (O_EXCL) and never written through a link someone planted. A file with an
+# OWNER lives where that user may rename entries, so root never follows a link there: `chown -h`
+# only, and an unchanged file's mode is left as it is (a `chmod` could be pointed elsewhere by a
+# link swapped in meanwhile). The drift probes (`chom.integration.drift`) use `chom_same` too.
 SAME_FUNCTION = """chom_same() {  # PATH CONTENT: the file holds exactly CONTENT
   local LC_ALL=C chom_old chom_status
   [ -f "$1" ] || return 1
@@ -119,9 +121,8 @@ PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: 
   local - chom_dir="${{1%/*}}" chom_new chom_status
   [ -d "${{chom_dir:-/}}" ] || mkdir -p -- "${{chom_dir:-/}}" || return 1
   if [ ! -L "$1" ] && chom_same "$1" "$5"; then
-    chmod -- "$2" "$1" || return 1
-    if [ -n "$4" ]; then chown -- "$4" "$1" || return 1; fi
-    return 0
+    if [ -z "$4" ]; then chmod -- "$2" "$1"; else chown -h -- "$4" "$1"; fi
+    return
   fi
   chom_new="$1.chom-$$-$RANDOM"
   set -C
@@ -130,7 +131,7 @@ PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: 
   umask {UMASK}
   [ "$chom_status" = 0 ] || return 1
   if {{ [ -n "$3" ] || chmod -- "$2" "$chom_new"; }} \\
-      && {{ [ -z "$4" ] || chown -- "$4" "$chom_new"; }} && mv -f -- "$chom_new" "$1"; then
+      && {{ [ -z "$4" ] || chown -h -- "$4" "$chom_new"; }} && mv -f -- "$chom_new" "$1"; then
     chom_result=changed
   else
     rm -f -- "$chom_new"; return 1
@@ -161,13 +162,16 @@ def remove_if_there(path: str) -> str:
 
 
 def _ensure_directory(step: EnsureDirectory, profile: Profile) -> list[str]:
-    mode = _mode(step.mode)
+    mode, owned = _mode(step.mode), bool(step.owner and profile.manage_users)
+    # An owned directory may sit where its owner can swap in a link: root only `chown -h`s an
+    # existing one there (as `chom_put` does with files).
     lines = [
         f"if [ ! -d {q(step.path)} ]; then mkdir -p -m {mode} -- {q(step.path)} || return 1; "
-        f"chom_result=changed; else chmod {mode} {q(step.path)} || return 1; fi",
+        "chom_result=changed"
+        + ("" if owned else f"; else chmod {mode} {q(step.path)} || return 1") + "; fi",
     ]
-    if step.owner and profile.manage_users:
-        lines.append(f"chown {q(step.owner)} {q(step.path)} || return 1")
+    if owned:
+        lines.append(f"chown -h -- {q(step.owner)} {q(step.path)} || return 1")
     return lines
 
 

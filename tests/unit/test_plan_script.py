@@ -1,6 +1,7 @@
 """The plan compiled into one bash program, applied for real on this machine (local)."""
 
 import base64
+import pwd
 import subprocess
 
 import pytest
@@ -231,3 +232,39 @@ def test_file_steps_refuse_what_bash_cannot_write_exactly(step):
     with pytest.raises(UnsafeStep):
         compile_plan(Plan("provision", (step,)), Profile(local_vps_settings("/tmp/x")))
 
+
+
+@pytest.fixture
+def managed_vps(vps):
+    """The local VPS with users managed, as on a real server (root, and `nobody` exists)."""
+    root, settings, transport = vps
+    return root, {**settings, "manage_system_users": True}, transport
+
+
+def test_owned_files_and_directories_never_lead_root_through_a_link(managed_vps):
+    root, settings, transport = managed_vps
+    nobody = pwd.getpwnam("nobody").pw_uid
+    outside_file, outside_dir = root / "shadow", root / "etc-like"
+    outside_file.write_text("secret\n")
+    outside_file.chmod(0o600)
+    outside_dir.mkdir(mode=0o700)
+    site = root / "site"
+    site.mkdir()
+    (site / "wp-config.php").symlink_to(outside_file)  # planted by the site's user
+    (site / "uploads").symlink_to(outside_dir)
+    plan = Plan("provision", (
+        PutFile(str(site / "wp-config.php"), "<?php // config\n", owner="nobody", mode="0640"),
+        EnsureDirectory(str(site / "uploads"), owner="nobody", mode="0755"),
+    ))
+    apply_plan(transport, plan, settings)
+    config = site / "wp-config.php"
+    assert not config.is_symlink() and config.read_text() == "<?php // config\n"
+    assert config.stat().st_uid == nobody and config.stat().st_mode & 0o777 == 0o640
+    for outside, mode in ((outside_file, 0o600), (outside_dir, 0o700)):
+        assert outside.stat().st_uid == 0 and outside.stat().st_mode & 0o777 == mode
+    assert outside_file.read_text() == "secret\n"
+    # Applied again, unchanged: still nothing followed.
+    (site / "wp-config.php").unlink()
+    (site / "wp-config.php").symlink_to(outside_file)
+    apply_plan(transport, plan, settings)
+    assert outside_file.stat().st_uid == 0 and outside_file.stat().st_mode & 0o777 == 0o600
