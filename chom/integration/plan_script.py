@@ -107,10 +107,11 @@ class Profile:
 # only; an unchanged one: `chmod`). The content arrives as an argument (quoted by `q`), is
 # compared with the builtin `read` (which stops at a NUL byte, hence `read`'s status 1: the
 # whole file was read) and written with the builtin `printf`, under `set -C` so the temporary
-# name is created new (O_EXCL) and never written through a link someone planted. A file with an
-# OWNER lives where that user may rename entries, so root never follows a link there: `chown -h`
-# only, and an unchanged file's mode is left as it is (a `chmod` could be pointed elsewhere by a
-# link swapped in meanwhile). The drift probes (`chom.integration.drift`) use `chom_same` too.
+# name is created new (O_EXCL) and never written through a link someone planted. Where another
+# user may rename entries (a file with an OWNER, or a directory root does not own), root never
+# follows a link: `chown -h` only, and an unchanged file's mode is left as it is (a `chmod`
+# could be pointed elsewhere by a link swapped in meanwhile). The drift probes
+# (`chom.integration.drift`) use `chom_same` too.
 SAME_FUNCTION = """chom_same() {  # PATH CONTENT: the file holds exactly CONTENT
   local LC_ALL=C chom_old chom_status
   [ -f "$1" ] || return 1
@@ -121,7 +122,9 @@ PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: 
   local - chom_dir="${{1%/*}}" chom_new chom_status
   [ -d "${{chom_dir:-/}}" ] || mkdir -p -- "${{chom_dir:-/}}" || return 1
   if [ ! -L "$1" ] && chom_same "$1" "$5"; then
-    if [ -z "$4" ]; then chmod -- "$2" "$1"; else chown -h -- "$4" "$1"; fi
+    if [ -n "$4" ]; then chown -h -- "$4" "$1"
+    elif [ -O "${{chom_dir:-/}}" ]; then chmod -- "$2" "$1"
+    fi
     return
   fi
   chom_new="$1.chom-$$-$RANDOM"
@@ -163,12 +166,14 @@ def remove_if_there(path: str) -> str:
 
 def _ensure_directory(step: EnsureDirectory, profile: Profile) -> list[str]:
     mode, owned = _mode(step.mode), bool(step.owner and profile.manage_users)
-    # An owned directory may sit where its owner can swap in a link: root only `chown -h`s an
-    # existing one there (as `chom_put` does with files).
+    parent = q(posixpath.dirname(step.path.rstrip("/")) or "/")
+    # An existing directory is `chmod`ed only where no one else can swap in a link: not when it
+    # is owned (root only `chown -h`s it), and only inside a directory root owns.
     lines = [
         f"if [ ! -d {q(step.path)} ]; then mkdir -p -m {mode} -- {q(step.path)} || return 1; "
         "chom_result=changed"
-        + ("" if owned else f"; else chmod {mode} {q(step.path)} || return 1") + "; fi",
+        + ("" if owned else f"; elif [ -O {parent} ]; then chmod {mode} {q(step.path)} "
+                            "|| return 1") + "; fi",
     ]
     if owned:
         lines.append(f"chown -h -- {q(step.owner)} {q(step.path)} || return 1")

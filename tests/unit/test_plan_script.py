@@ -1,6 +1,7 @@
 """The plan compiled into one bash program, applied for real on this machine (local)."""
 
 import base64
+import os
 import pwd
 import subprocess
 
@@ -268,3 +269,19 @@ def test_owned_files_and_directories_never_lead_root_through_a_link(managed_vps)
     (site / "wp-config.php").symlink_to(outside_file)
     apply_plan(transport, plan, settings)
     assert outside_file.stat().st_uid == 0 and outside_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_in_a_directory_root_does_not_own_an_unchanged_files_mode_is_left(managed_vps):
+    root, settings, transport = managed_vps
+    nobody = pwd.getpwnam("nobody").pw_uid
+    web_root = root / "www"
+    (web_root / "sub").mkdir(parents=True)
+    os.chown(web_root, nobody, nobody)  # the site's user may rename entries here
+    plan = Plan("provision", (PutFile(str(web_root / "page.html"), "page\n"),
+                              EnsureDirectory(str(web_root / "sub"), mode="0755")))
+    apply_plan(transport, plan, settings)
+    (web_root / "page.html").chmod(0o600)
+    (web_root / "sub").chmod(0o700)
+    assert [o.result for o in apply_plan(transport, plan, settings)] == ["unchanged"] * 2
+    assert (web_root / "page.html").stat().st_mode & 0o777 == 0o600
+    assert (web_root / "sub").stat().st_mode & 0o777 == 0o700
