@@ -129,11 +129,12 @@ def test_promtail_labels_each_sites_nginx_logs_by_the_sites_own_files():
     jobs = {job["job_name"]: job for job in
             yaml.safe_load((STACK / "promtail.yml").read_text())["scrape_configs"]}
     paths = paths_for(uuid.uuid4(), "shop.example.co.uk", DEFAULT_PROFILE)
-    for job, path in (("nginx_access", paths.access_log), ("nginx_error", paths.error_log)):
+    for job, path in (("nginx_access", paths.access_log), ("nginx_error", paths.error_log),
+                      ("php_fpm", paths.php_error_log)):
         config = jobs[job]
         assert fnmatch.fnmatch(path, config["static_configs"][0]["labels"]["__path__"]), job
         stage = config["pipeline_stages"][0]["regex"]
         assert stage["source"] == "filename"
         assert re.search(stage["expression"], path).group("host") == "shop.example.co.uk"
-        other = paths.error_log if job == "nginx_access" else paths.access_log
-        assert not fnmatch.fnmatch(other, config["static_configs"][0]["labels"]["__path__"])
+        for other in {paths.access_log, paths.error_log, paths.php_error_log} - {path}:
+            assert not fnmatch.fnmatch(other, config["static_configs"][0]["labels"]["__path__"])

@@ -76,6 +76,10 @@ class SitePaths:
     #: the site's own nginx logs (the log shipper takes the site from the file name)
     access_log: str = ""
     error_log: str = ""
+    #: the site's own PHP error log, written by its pool's workers (PHP site types)
+    php_error_log: str = ""
+    #: where the VPS's logrotate reads its configuration
+    logrotate_dir: str = "/etc/logrotate.d"
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,49 @@ def server_block_common(site: SiteContext, indent: str = "    ") -> str:
 
 
 def remove_site_logs(site: SiteContext) -> tuple[Step, ...]:
-    """The steps that remove the site's nginx logs, for the end of a deprovision plan (after
-    the reload that stops nginx writing them)."""
-    return tuple(RemovePath(path) for path in (site.paths.access_log, site.paths.error_log)
-                 if path)
+    """The steps that remove the site's logs, for the end of a deprovision plan (after the
+    reloads that stop nginx and PHP-FPM writing them)."""
+    paths = site.paths
+    return tuple(RemovePath(path) for path in (paths.access_log, paths.error_log,
+                                               paths.php_error_log) if path)
+
+
+# PHP logs its workers' errors where the pool says; logrotate truncates in place, as PHP keeps
+# the file open. One file for every site of the VPS, the same bytes from each plan.
+PHP_LOGROTATE = """{directory}/*.log {{
+    weekly
+    rotate 8
+    compress
+    delaycompress
+    missingok
+    notifempty
+    copytruncate
+}}
+"""
+
+
+def php_pool_logging(site: SiteContext) -> str:
+    """The lines a PHP site type's pool configuration ends with: its workers' errors go to the
+    site's own log (`php_site_log_steps` makes it)."""
+    if not site.paths.php_error_log:
+        return ""
+    return (f"php_admin_value[error_log] = {site.paths.php_error_log}\n"
+            "php_admin_flag[log_errors] = on\n")
+
+
+def php_site_log_steps(site: SiteContext) -> tuple[Step, ...]:
+    """The steps that make the site's PHP error log, writable by its user only, and keep the
+    VPS's logs of this kind rotated; for a PHP site type's provision plan, after its user."""
+    log = site.paths.php_error_log
+    if not log:
+        return ()
+    directory = log.rsplit("/", 1)[0]
+    return (
+        EnsureDirectory(directory),
+        PutFile(log, "", owner=site.paths.system_user, mode="0640", replace=False),
+        PutFile(f"{site.paths.logrotate_dir}/chom-php-sites",
+                PHP_LOGROTATE.format(directory=directory)),
+    )
 
 
 @dataclass(frozen=True)
@@ -305,6 +348,8 @@ __all__ = [
     "Transport",
     "TransportUnavailable",
     "hookimpl",
+    "php_pool_logging",
+    "php_site_log_steps",
     "remove_site_logs",
     "server_block_common",
 ]

@@ -15,6 +15,8 @@ DEFAULT_PROFILE = {
     "acme_challenge_base": "/var/lib/chom/acme",
     "tls_dir": "/etc/ssl/chom",
     "nginx_log_dir": "/var/log/nginx",
+    "php_log_dir": "/var/log/chom-php",
+    "logrotate_dir": "/etc/logrotate.d",
 }
 
 
@@ -40,6 +42,8 @@ def paths_for(site_id: uuid.UUID, domain: str, profile: dict) -> SitePaths:
         tls_key=f"{profile['tls_dir']}/{domain}.key",
         access_log=f"{profile['nginx_log_dir']}/{domain}.access.log",
         error_log=f"{profile['nginx_log_dir']}/{domain}.error.log",
+        php_error_log=f"{profile['php_log_dir']}/{domain}.log",
+        logrotate_dir=profile["logrotate_dir"],
     )
 
 

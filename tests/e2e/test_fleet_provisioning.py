@@ -94,6 +94,14 @@ def test_wordpress_site_installs_and_deletes_everything(register, fleet_vps):
     short = site["id"].replace("-", "")[:12]
     assert host.sql(f"SHOW DATABASES LIKE 'chom_{short}'").strip() == f"chom_{short}"
     assert host.run(["id", "-u", f"chom{short}"]).returncode == 0
+    # PHP's errors go to the site's own log, which only its user may write.
+    php_log = host.path("var/log/chom-php/blog.example.com.log")
+    host.path("var/www/blog.example.com/log-probe.php").write_text(
+        '<?php error_log("chom e2e marker"); echo "logged";\n')
+    assert _get(host, "blog.example.com", "/log-probe.php").text == "logged"
+    assert "chom e2e marker" in php_log.read_text()
+    assert php_log.stat().st_uid == int(host.run(["id", "-u", f"chom{short}"]).stdout)
+    assert php_log.stat().st_mode & 0o777 == 0o640
 
     deleted = account.delete(f"/api/v1/sites/{site['id']}")
     assert account.wait_for_operation(deleted.json["data"]["id"], timeout=120)["status"] \
@@ -103,6 +111,7 @@ def test_wordpress_site_installs_and_deletes_everything(register, fleet_vps):
     assert host.run(["id", "-u", f"chom{short}"], check=False).returncode != 0
     assert not list(host.path("etc/php/8.2/fpm/pool.d").glob(f"chom{short}*"))
     assert not host.path("var/www/blog.example.com").exists()
+    assert not php_log.exists()
 
 
 def test_laravel_skeleton_answers_through_php_fpm(register, fleet_vps):

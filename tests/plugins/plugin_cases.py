@@ -26,6 +26,7 @@ PATHS = SitePaths(
     tls_key="/etc/ssl/chom/example.com.key",
     access_log="/var/log/nginx/example.com.access.log",
     error_log="/var/log/nginx/example.com.error.log",
+    php_error_log="/var/log/chom-php/example.com.log",
 )
 
 #: a VPS whose remote paths are sandboxed (as on the test fleet): nothing may assume /var/www
@@ -42,6 +43,8 @@ SANDBOX_PATHS = SitePaths(
     tls_key="/srv/fleet/vps1/tls/s9.key",
     access_log="/srv/fleet/vps1/log/s9.access.log",
     error_log="/srv/fleet/vps1/log/s9.error.log",
+    php_error_log="/srv/fleet/vps1/log/php/s9.log",
+    logrotate_dir="/srv/fleet/vps1/logrotate.d",
 )
 
 #: (site type, case, options); the case "default" has golden files for every action, the

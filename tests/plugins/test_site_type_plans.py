@@ -64,7 +64,9 @@ def test_every_place_comes_from_site_paths(site_types, type_name, options, actio
         for field in PATH_FIELDS:
             if fields.get(field) is not None:
                 assert fields[field].startswith(SANDBOX_PATHS.web_root) or fields[field] in (
-                    SANDBOX_PATHS.access_log, SANDBOX_PATHS.error_log), (step, field)
+                    SANDBOX_PATHS.access_log, SANDBOX_PATHS.error_log,
+                    SANDBOX_PATHS.php_error_log, "/srv/fleet/vps1/log/php",
+                    f"{SANDBOX_PATHS.logrotate_dir}/chom-php-sites"), (step, field)
         for field in ("name", "user", "run_as"):
             if fields.get(field) is not None:
                 assert fields[field] in names, (step, field)

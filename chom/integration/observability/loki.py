@@ -1,7 +1,7 @@
 """Loki: a site's log lines through LogQL (`/loki/api/v1/query_range`).
 
 Promtail (`deploy/observability-stack/promtail.yml`) labels each stream with `host` (the site's
-domain, read from the log line) and `job`: `nginx_access`, `nginx_error` or `php_fpm`.
+domain, from the log file's name) and `job`: `nginx_access`, `nginx_error` or `php_fpm`.
 """
 
 from __future__ import annotations

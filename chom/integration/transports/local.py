@@ -29,6 +29,8 @@ def paths_under(root: str) -> dict:
         "acme_challenge_base": str(base / "var/lib/chom/acme"),
         "tls_dir": str(base / "etc/ssl/chom"),
         "nginx_log_dir": str(base / "var/log/nginx"),
+        "php_log_dir": str(base / "var/log/chom-php"),
+        "logrotate_dir": str(base / "etc/logrotate.d"),
     }
 
 

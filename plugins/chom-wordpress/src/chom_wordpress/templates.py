@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from html import escape
 
-from chom.plugin_api import SiteContext, server_block_common
+from chom.plugin_api import SiteContext, php_pool_logging, server_block_common
 
 SALT_NAMES = (
     "AUTH_KEY",
@@ -115,6 +115,7 @@ def pool_config(site: SiteContext) -> str:
         "pm.max_children = 5\n"
         "pm.process_idle_timeout = 10s\n"
         "pm.max_requests = 500\n"
+        f"{php_pool_logging(site)}"
     )
 
 
