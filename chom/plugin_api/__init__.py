@@ -152,6 +152,26 @@ def php_pool_logging(site: SiteContext) -> str:
             "php_admin_flag[log_errors] = on\n")
 
 
+def php_pool_config(site: SiteContext) -> str:
+    """A php-fpm pool for the site: its own user, a socket only nginx may use, workers on
+    demand, errors to the site's own log. For `EnsurePhpPool`."""
+    paths = site.paths
+    return (
+        f"[{paths.php_pool_name}]\n"
+        f"user = {paths.system_user}\n"
+        f"group = {paths.system_user}\n"
+        f"listen = {paths.php_socket}\n"
+        "listen.owner = www-data\n"
+        "listen.group = www-data\n"
+        "listen.mode = 0660\n"
+        "pm = ondemand\n"
+        "pm.max_children = 5\n"
+        "pm.process_idle_timeout = 10s\n"
+        "pm.max_requests = 500\n"
+        f"{php_pool_logging(site)}"
+    )
+
+
 def php_site_log_steps(site: SiteContext) -> tuple[Step, ...]:
     """The steps that make the site's PHP error log, writable by its user only, and keep the
     VPS's logs of this kind rotated; for a PHP site type's provision plan, after its user."""
@@ -348,6 +368,7 @@ __all__ = [
     "Transport",
     "TransportUnavailable",
     "hookimpl",
+    "php_pool_config",
     "php_pool_logging",
     "php_site_log_steps",
     "remove_site_logs",

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from html import escape
 
-from chom.plugin_api import SiteContext, php_pool_logging, server_block_common
+from chom.plugin_api import SiteContext, server_block_common
 
 #: the suspended page lives in the web root, outside `public/`, so the normal block never serves it
 SUSPENDED_PAGE = ".chom-suspended.html"
@@ -46,25 +46,6 @@ def dotenv(site: SiteContext, database_password: str) -> str:
         f"DB_DATABASE={paths.database_name}\n"
         f"DB_USERNAME={paths.database_user}\n"
         f"DB_PASSWORD={dotenv_string(database_password)}\n"
-    )
-
-
-def pool_config(site: SiteContext) -> str:
-    """The php-fpm pool: the site's own user, a socket only nginx may use, workers on demand."""
-    paths = site.paths
-    return (
-        f"[{paths.php_pool_name}]\n"
-        f"user = {paths.system_user}\n"
-        f"group = {paths.system_user}\n"
-        f"listen = {paths.php_socket}\n"
-        "listen.owner = www-data\n"
-        "listen.group = www-data\n"
-        "listen.mode = 0660\n"
-        "pm = ondemand\n"
-        "pm.max_children = 5\n"
-        "pm.process_idle_timeout = 10s\n"
-        "pm.max_requests = 500\n"
-        f"{php_pool_logging(site)}"
     )
 
 

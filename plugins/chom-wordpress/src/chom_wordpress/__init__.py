@@ -24,6 +24,7 @@ from chom.plugin_api import (
     SiteType,
     Step,
     hookimpl,
+    php_pool_config,
     php_site_log_steps,
     remove_site_logs,
     sql_string,
@@ -106,7 +107,7 @@ class WordPressSiteType(SiteType):
                 EnsureSystemUser(user, home=web_root),
                 EnsureDirectory(web_root, owner=user),
                 *php_site_log_steps(site),
-                EnsurePhpPool(paths.php_pool_name, user, php_version, templates.pool_config(site)),
+                EnsurePhpPool(paths.php_pool_name, user, php_version, php_pool_config(site)),
                 EnsureDatabase(paths.database_name, paths.database_user, password),
                 # Dereferenced: Debian's tree links into /var/lib/wordpress and /usr/share, and
                 # each site needs its own wp-content.
