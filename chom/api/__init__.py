@@ -12,6 +12,7 @@ from chom.api import (
     views_auth,
     views_backups,
     views_billing,
+    views_fleet,
     views_health,
     views_notifications,
     views_observability,
@@ -24,7 +25,7 @@ from chom.services.errors import ChomError
 
 BLUEPRINTS = (views_auth.blp, views_sites.blp, views_backups.blp, views_account.blp,
               views_health.blp, views_notifications.blp, views_team.blp, views_billing.blp,
-              views_webhooks.blp, views_observability.blp)
+              views_webhooks.blp, views_observability.blp, views_fleet.blp)
 
 
 class ChomApi(Api):

@@ -45,6 +45,19 @@ class SiteMetricsOut(ma.Schema):
     meta = fields.Nested(SourceMeta)
 
 
+class VpsMetrics(ma.Schema):
+    vps = fields.String()
+    range = fields.String()
+    step = fields.Float()
+    series = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(Series)),
+                         metadata={"description": "cpu, memory, disk (ratios of 1)"})
+
+
+class VpsMetricsOut(ma.Schema):
+    data = fields.Nested(VpsMetrics)
+    meta = fields.Nested(SourceMeta)
+
+
 class LogsArgs(ma.Schema):
     since = fields.String(load_default="1h", validate=validate.OneOf(sorted(RANGES)))
     q = fields.String(validate=validate.Length(1, 200),

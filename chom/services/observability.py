@@ -22,6 +22,7 @@ from chom.plugin_api import BackendError, ObservabilityBackend, SiteRef, Window
 from chom.reliability.breakers import backend_breaker, guarded_backend, state_name
 from chom.reliability.degradation import Answer, cache_key, with_fallback
 from chom.reliability.retry import with_retries
+from chom.services import fleet
 from chom.services.errors import NotFound, ObservabilityUnavailable
 from chom.services.lookup import get_or_not_found
 from chom.services.tenancy import Actor
@@ -104,6 +105,12 @@ def vps_metrics(vps_id, range_name: str = "1h") -> Answer:
                         lambda: backend.vps_series(vps.name, window))
     return _with_value(answer, {"vps": vps.name, "range": range_name, "step": window.step,
                                 "series": answer.value})
+
+
+def operator_vps_metrics(user, vps_id, range_name: str = "1h") -> Answer:
+    """`vps_metrics` for a platform operator (`PermissionDenied` for anyone else)."""
+    fleet.require_operator(user)
+    return vps_metrics(vps_id, range_name)
 
 
 def site_logs(actor: Actor, site_id, since: str = "1h", contains: str | None = None,

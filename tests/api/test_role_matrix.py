@@ -42,6 +42,9 @@ ELSEWHERE = {
 # of that name, `<argument:name>` with the resource `name` instead.
 MATRIX = [
     ("GET", "/api/v1/health", None, (200, 200, 200, 200, 200, 200)),
+    # The fleet is the platform operators' (a flag on the user): no organization role opens it.
+    ("GET", "/api/v1/fleet", None, (403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/fleet/<vps_id>/metrics", None, (403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/openapi.json", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/api/v1/observability/health", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/api/v1/observability/health/<component>", None, (404,) * 6),
@@ -184,6 +187,7 @@ def matrix_app(clean_app, monkeypatch):
 def test_every_endpoint_answers_each_role_as_the_policy_says(
         matrix_app, client, register, local_vps, stripe_server, role):
     resources, headers = _world(matrix_app, register, role)
+    resources["vps_id"] = local_vps["id"]
     column = ROLES.index(role)
     wrong = []
     for method, rule, body, statuses in MATRIX:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chom.services import fleet, observability
+from chom.services import fleet, observability, operators
 from tests.stack import EXPECTED_P95, NGINX_SITES, VPS_NAME
 
 
@@ -89,4 +89,26 @@ def test_vps_metrics_from_the_node_exporter(observed_app, observed_client):
     assert set(series) == {"cpu", "memory", "disk"}
     for name, found in series.items():
         values = _points(found)
+        assert values and all(0.0 <= v <= 1.0 for v in values), (name, values)
+
+
+def test_operators_read_a_vps_load_through_the_api(observed_app, observed_client, register):
+    account = register("Platform Co")
+    with observed_app.app_context():
+        operators.create_operator(email=account.email, name="Ops", password=account.password)
+        vps_id = fleet.add_vps(name=VPS_NAME, host="203.0.113.9", transport="local",
+                               capacity=10, ssh_user="", settings={}).id
+    url = f"/api/v1/fleet/{vps_id}/metrics?range=15m"
+    headers = {"Authorization": f"Bearer {account.token}"}
+    deadline = time.monotonic() + 30
+    while True:  # the live scrape needs a few seconds before rate() has two samples
+        answer = observed_client.get(url, headers=headers)
+        assert answer.status_code == 200, answer.json
+        if all(answer.json["data"]["series"].values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert answer.json["meta"] == {"degraded": False}
+    assert answer.json["data"]["vps"] == VPS_NAME and answer.json["data"]["range"] == "15m"
+    for name in ("cpu", "memory", "disk"):
+        values = _points(answer.json["data"]["series"][name])
         assert values and all(0.0 <= v <= 1.0 for v in values), (name, values)
