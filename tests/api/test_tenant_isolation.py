@@ -19,8 +19,9 @@ ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "tok
                 "token": "forged_download"}
 # A valid body per route (by path suffix), so validation is not what stops the request.
 PATCH_BODIES = {"/members/": {"role": "viewer"}, "/notification-channels/": {"enabled": False}}
-# Route arguments that name no tenant-owned resource (a backend of the platform's stack).
-NOT_TENANT_OWNED = {"component"}
+# Route arguments that name no tenant-owned resource: a backend of the platform's stack, a VPS
+# of the fleet (operators only: the role matrix holds every organization role to 403).
+NOT_TENANT_OWNED = {"component", "vps_id"}
 
 
 def _victim_resources(account) -> dict:
