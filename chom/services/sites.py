@@ -244,23 +244,30 @@ def _reserve_site_slots(tenant: Tenant, count: int = 1) -> None:
 
 def _place_site(actor: Actor, tenant: Tenant, vps: VpsServer, *, domain: str, type: str,
                 php_version: str | None, options: dict, site_type) -> Site:
-    """A new site on `vps` (placed by `fleet.place_sites`), flushed in the caller's
-    transaction."""
+    """A new site on `vps` (placed by `fleet.place_sites`), added to the caller's transaction
+    with its audit entry; `_insert_sites` writes them."""
     password = secrets.token_urlsafe(24) if site_type.needs_database else None
     site = Site(
-        tenant_id=tenant.id, domain=domain, type=type, php_version=php_version,
+        id=uuid.uuid4(), tenant_id=tenant.id, domain=domain, type=type, php_version=php_version,
         options=options, vps=vps, status="pending",
         db_password_encrypted=(current_app.extensions["chom_secrets"].encrypt(password)
                                if password else None),
     )
     db.session.add(site)
+    audit.record(actor, "site.created", site, domain=domain, type=type)
+    return site
+
+
+def _insert_sites(sites: list[Site]) -> None:
+    """Write the placed sites in one flush; a domain another request took meanwhile (the
+    unique index) is `DomainTaken`."""
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise DomainTaken(f"{domain} is already hosted on this platform.") from None
-    audit.record(actor, "site.created", site, domain=domain, type=type)
-    return site
+        detail = (f"{sites[0].domain} is already hosted on this platform." if len(sites) == 1
+                  else "A domain asked for was taken meanwhile; asking again names it.")
+        raise DomainTaken(detail) from None
 
 
 def create_site(
@@ -297,6 +304,7 @@ def create_site(
                               vps_name=vps_name)
     site = _place_site(actor, tenant, vps, domain=domain, type=type, php_version=php_version,
                        options=options, site_type=site_type)
+    _insert_sites([site])
     return CreatedSite(site, start_operation(actor, site, "provision",
                                                 answered_with=(site, vps)))
 
@@ -341,6 +349,7 @@ def create_sites(actor: Actor, specs: list[dict]) -> list[CreatedSite]:
                          options=options, site_type=site_type)
              for vps, (domain, type, php_version, options, site_type) in zip(
                  servers, checked, strict=True)]
+    _insert_sites(sites)
     operations = [new_operation(actor, site, "provision") for site in sites]
     commit_keeping(*sites, *servers, *operations)  # answered with next
     enqueue_operations(operations)

@@ -4,17 +4,8 @@ import pytest
 
 from chom.integration.drift import probe_plans
 from chom.integration.executor import apply_plan
-from chom.integration.transports.local import LocalTransport
 from chom.plugin_api import EnsureDirectory, EnsureNginxSite, Plan, PutFile
-from chom.services.operators import local_vps_settings
 from tests.unit.test_plan_script import TRICKY_CONTENTS
-
-
-@pytest.fixture
-def vps(tmp_path):
-    settings = local_vps_settings(str(tmp_path))
-    return tmp_path, settings, LocalTransport(vps=type("V", (), {"settings": settings}),
-                                              config={"CHOM_LOCAL_VPS_ROOT": str(tmp_path)})
 
 
 def _plan(root, content):

@@ -9,7 +9,6 @@ import pytest
 
 from chom.integration.executor import PlanFailed, apply_plan
 from chom.integration.plan_script import Profile, UnsafeStep, compile_plan, step_function
-from chom.integration.transports.local import LocalTransport
 from chom.log_context import correlation_id
 from chom.plugin_api import (
     EnsureDatabase,
@@ -24,13 +23,6 @@ from chom.plugin_api import (
     RunSql,
 )
 from chom.services.operators import local_vps_settings
-
-
-@pytest.fixture
-def vps(tmp_path):
-    settings = local_vps_settings(str(tmp_path))
-    return tmp_path, settings, LocalTransport(vps=type("V", (), {"settings": settings}),
-                                              config={"CHOM_LOCAL_VPS_ROOT": str(tmp_path)})
 
 
 def _plan(root, marker="hello"):

@@ -71,6 +71,10 @@ def fetch_host_key(host: str, port: int = 22, timeout: float = DEFAULT_CONNECT_T
         raise TransportUnavailable(f"{host}:{port}: {error}") from error
 
 
+STREAM_CHUNK = 256 * 1024
+STDERR_KEPT = 64 * 1024
+
+
 class SshTransport(Transport):
     name = "ssh"
 
@@ -147,19 +151,21 @@ class SshTransport(Transport):
         timeout: float = 300,
         on_line: Callable[[str], None] | None = None,
     ) -> CommandResult:
-        channel = self._session()
-        try:
-            channel.exec_command(shlex.join(argv))
-            if input:
-                channel.sendall(input)
-            channel.shutdown_write()
-            stdout, stderr = _drain(channel, timeout, on_line)
-            return CommandResult(channel.recv_exit_status(), stdout, stderr)
-        except (OSError, EOFError, paramiko.SSHException) as error:
-            self.close()
-            raise TransportUnavailable(f"{self.vps_name}: connection lost: {error}") from error
-        finally:
-            channel.close()
+        out = bytearray()
+        handed = 0  # how much of `out` went to on_line already
+
+        def collect(chunk: bytes) -> None:
+            nonlocal handed
+            out.extend(chunk)
+            end = out.rfind(b"\n") + 1
+            if on_line and end > handed:
+                for line in out[handed:end].decode(errors="replace").splitlines():
+                    on_line(line)
+                handed = end
+
+        result = self.stream(argv, stdin=io.BytesIO(input) if input else None,
+                             on_stdout=collect, timeout=timeout, stderr_kept=None)
+        return CommandResult(result.exit_status, out.decode(errors="replace"), result.stderr)
 
     def stream(
         self,
@@ -168,11 +174,13 @@ class SshTransport(Transport):
         stdin: BinaryIO | None = None,
         on_stdout: Callable[[bytes], None] | None = None,
         timeout: float = 3600,
+        stderr_kept: int | None = STDERR_KEPT,
     ) -> CommandResult:
+        """`Transport.stream`, keeping the last `stderr_kept` bytes of stderr (`run`: all)."""
         channel = self._session()
         try:
             channel.exec_command(shlex.join(argv))
-            err = _pump(channel, stdin, on_stdout, timeout)
+            err = _pump(channel, stdin, on_stdout, timeout, stderr_kept)
             return CommandResult(channel.recv_exit_status(), "", err)
         except (OSError, EOFError, paramiko.SSHException) as error:
             self.close()
@@ -187,39 +195,6 @@ class SshTransport(Transport):
                 self._client = None
 
 
-def _drain(channel: paramiko.Channel, timeout: float, on_line) -> tuple[str, str]:
-    """Read stdout and stderr together until the command exits (neither can block the other),
-    handing each complete stdout line to `on_line` as it arrives."""
-    out, err = bytearray(), bytearray()
-    handed = 0  # how much of `out` went to on_line already
-    deadline = time.monotonic() + timeout
-    while True:
-        while channel.recv_ready():
-            out += channel.recv(65536)
-        if on_line:
-            end = out.rfind(b"\n") + 1
-            if end > handed:
-                for line in out[handed:end].decode(errors="replace").splitlines():
-                    on_line(line)
-                handed = end
-        while channel.recv_stderr_ready():
-            err += channel.recv_stderr(65536)
-        if channel.exit_status_ready() and not channel.recv_ready() \
-                and not channel.recv_stderr_ready():
-            break
-        if channel.closed and not channel.recv_ready():
-            if not channel.exit_status_ready():
-                raise EOFError("channel closed before the command finished")
-            continue
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"command still running after {timeout} s")
-        select.select([channel], [], [], min(remaining, 1.0))
-    return out.decode(errors="replace"), err.decode(errors="replace")
-
-
-STREAM_CHUNK = 256 * 1024
-STDERR_KEPT = 64 * 1024
 
 
 def _feed(channel: paramiko.Channel, stdin: BinaryIO, failures: list) -> None:
@@ -233,9 +208,11 @@ def _feed(channel: paramiko.Channel, stdin: BinaryIO, failures: list) -> None:
         channel.close()  # the command would wait for the rest of its input forever
 
 
-def _pump(channel: paramiko.Channel, stdin: BinaryIO | None, on_stdout, timeout: float) -> str:
+def _pump(channel: paramiko.Channel, stdin: BinaryIO | None, on_stdout, timeout: float,
+          stderr_kept: int | None) -> str:
     """Feed `stdin` to the command from a thread of its own and hand its stdout chunks to
-    `on_stdout` until it exits; only the end of stderr is kept."""
+    `on_stdout` until it exits (neither stream can block the other); the last `stderr_kept`
+    bytes of stderr are kept (all with None)."""
     err = bytearray()
     deadline = time.monotonic() + timeout
     failures: list = []
@@ -252,7 +229,8 @@ def _pump(channel: paramiko.Channel, stdin: BinaryIO | None, on_stdout, timeout:
                 on_stdout(chunk)
         while channel.recv_stderr_ready():
             err += channel.recv_stderr(65536)
-            del err[:-STDERR_KEPT]
+            if stderr_kept is not None:
+                del err[:-stderr_kept]
         if channel.exit_status_ready() and not channel.recv_ready() \
                 and not channel.recv_stderr_ready():
             break
