@@ -121,6 +121,9 @@ SAME_FUNCTION = """chom_same() {  # PATH CONTENT: the file holds exactly CONTENT
 PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: chmod after)
   local - chom_dir="${{1%/*}}" chom_new chom_status
   [ -d "${{chom_dir:-/}}" ] || mkdir -p -- "${{chom_dir:-/}}" || return 1
+  for chom_new in "$1".chom-[0-9]*; do  # left by a program that was killed mid-write
+    if [ -e "$chom_new" ] || [ -L "$chom_new" ]; then rm -f -- "$chom_new"; fi
+  done
   if [ ! -L "$1" ] && chom_same "$1" "$5"; then
     if [ -n "$4" ]; then chown -h -- "$4" "$1"
     elif [ -O "${{chom_dir:-/}}" ]; then chmod -- "$2" "$1"
@@ -128,6 +131,7 @@ PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: 
     return
   fi
   chom_new="$1.chom-$$-$RANDOM"
+  chom_writing=$chom_new
   set -C
   umask "${{3:-077}}"
   printf %s "$5" > "$chom_new"; chom_status=$?
@@ -135,11 +139,20 @@ PUT_FUNCTION = f"""chom_put() {{  # PATH MODE UMASK OWNER CONTENT (UMASK empty: 
   [ "$chom_status" = 0 ] || return 1
   if {{ [ -n "$3" ] || chmod -- "$2" "$chom_new"; }} \\
       && {{ [ -z "$4" ] || chown -h -- "$4" "$chom_new"; }} && mv -f -- "$chom_new" "$1"; then
+    chom_writing=
     chom_result=changed
   else
-    rm -f -- "$chom_new"; return 1
+    rm -f -- "$chom_new"; chom_writing=; return 1
   fi
 }}"""
+# A program cut off by a signal (its SSH session dropped: SIGHUP) removes the file it was
+# writing, if any: a stray copy of a server block in nginx's sites directory would be loaded by
+# the next reload of any site's. What SIGKILL leaves, the next `chom_put` of that path removes.
+CLEANUP_TRAPS = (
+    "chom_writing=",
+    "trap '[ -z \"$chom_writing\" ] || rm -f -- \"$chom_writing\"' EXIT",
+    "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+)
 
 
 def _creation_umask(mode: str) -> str:
@@ -345,7 +358,7 @@ def step_function(name: str, step: Step, profile: Profile) -> str:
 def prelude() -> list[str]:
     """The lines every program starts with. The correlation id of the request or job that
     runs it goes into its environment, so what the commands log on the VPS can be traced back."""
-    lines = ["set -u", f"umask {UMASK}", "cd /", SAME_FUNCTION, PUT_FUNCTION]
+    lines = ["set -u", f"umask {UMASK}", "cd /", *CLEANUP_TRAPS, SAME_FUNCTION, PUT_FUNCTION]
     if (current := correlation_id.get()) is not None:
         lines.append(f"export CHOM_CORRELATION_ID={q(current)}")
     return lines

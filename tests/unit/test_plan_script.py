@@ -3,7 +3,9 @@
 import base64
 import os
 import pwd
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -277,3 +279,43 @@ def test_in_a_directory_root_does_not_own_an_unchanged_files_mode_is_left(manage
     assert [o.result for o in apply_plan(transport, plan, settings)] == ["unchanged"] * 2
     assert (web_root / "page.html").stat().st_mode & 0o777 == 0o600
     assert (web_root / "sub").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("content", ["new\n", "old\n"], ids=["changed", "unchanged"])
+def test_a_temporary_file_left_by_a_killed_program_is_swept(vps, content):
+    root, settings, transport = vps
+    target = root / "conf" / "site.conf"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    (root / "conf" / "site.conf.chom-4242-17").write_text("half a server blo")
+    (root / "conf" / "site.conf.chom-previous").write_text("old\n")  # EnsureNginxSite's backup
+    apply_plan(transport, Plan("provision", (PutFile(str(target), content),)), settings)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["site.conf",
+                                                               "site.conf.chom-previous"]
+    assert target.read_text() == content
+
+
+def test_a_program_hung_up_on_mid_write_removes_its_temporary_file(tmp_path):
+    """sshd hangs up on the whole session when the connection drops: the program removes the
+    file it was writing before it exits."""
+    fake_bin, ready = tmp_path / "bin", tmp_path / "mv-started"
+    fake_bin.mkdir()
+    (fake_bin / "mv").write_text(f"#!/bin/sh\ntouch {ready}\nexec sleep 60\n")
+    (fake_bin / "mv").chmod(0o755)
+    target = tmp_path / "www" / "index.html"
+    program = compile_plan(Plan("provision", (PutFile(str(target), "page\n"),)), Profile({}))
+    bash = subprocess.Popen(["bash", "-c", program], start_new_session=True,
+                            env={**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"})
+    try:
+        for _ in range(500):
+            if ready.exists():
+                break
+            assert bash.poll() is None
+            time.sleep(0.01)
+        assert [p.name.startswith("index.html.chom-") for p in target.parent.iterdir()] == [True]
+        os.killpg(bash.pid, signal.SIGHUP)
+        assert bash.wait(timeout=10) == 129
+    finally:
+        if bash.poll() is None:
+            os.killpg(bash.pid, signal.SIGKILL)
+    assert list(target.parent.iterdir()) == []
