@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import requests
@@ -96,3 +97,58 @@ def test_an_unreachable_vps_is_reported_not_repaired(fleet_vps, rq_workers, regi
     assert result.exit_code == 1
     assert "dark.example.com" in result.output and "not reached" in result.output
     assert "0 repair(s) queued" in result.output
+
+
+def _strip_lines(path: Path, *needles: str) -> str:
+    """Rewrite `path` without its lines holding any of `needles`; return what it held."""
+    held = path.read_text()
+    path.write_text("".join(line for line in held.splitlines(keepends=True)
+                            if not any(needle in line for needle in needles)))
+    return held
+
+
+def test_sites_made_by_older_templates_are_brought_up_to_date(fleet_vps, rq_workers, register):
+    """A site provisioned before server blocks and pools had logs of their own: the check
+    reports exactly those files, and the repair writes them as the plans hold them now."""
+    account = register("Upgrade Co")
+    site = _provisioned(account, account.create_site(
+        "older.example.com", type="wordpress", options=WORDPRESS))
+    host, short = _host_of(fleet_vps, site), site["id"].replace("-", "")[:12]
+    block = next(p for p in Path(host.profile["nginx_sites_dir"]).iterdir()
+                 if "server_name older.example.com;" in p.read_text())
+    pool = Path(host.profile["php_pool_dir"].format(php_version="8.2"), f"chom{short}.conf")
+    current_block = _strip_lines(block, "access_log", "error_log")
+    current_pool = _strip_lines(pool, "php_admin_value[error_log]", "php_admin_flag[log_errors]")
+    access_log = host.path("var/log/nginx/older.example.com.access.log")
+    php_log = host.path("var/log/chom-php/older.example.com.log")
+    access_log.unlink()
+    php_log.unlink()
+    host.run(host.profile["commands"]["nginx_reload"])
+    php_fpm_reload = host.profile["commands"]["php_fpm_reload"]
+    host.run([word.format(php_version="8.2") for word in php_fpm_reload])
+    assert requests.get(host.http_url, headers={"Host": "older.example.com"},
+                        timeout=10).status_code == 200
+    assert not access_log.exists()  # the old block logs to the shared file
+
+    drifted = _reconcile(rq_workers.app, "--check-only", "--site", site["id"])
+    assert drifted.exit_code == 1, drifted.output
+    line = _line_of(drifted.output, "older.example.com")
+    assert f"ensure nginx site {block.name}" in line
+    assert f"ensure php8.2-fpm pool chom{short}" in line
+    assert "older.example.com.log (when missing)" in line
+
+    repaired = _reconcile(rq_workers.app, "--site", site["id"])
+    (operation_id,) = re.findall(r"repair operation (\S+) queued", repaired.output)
+    operation = account.wait_for_operation(operation_id, timeout=120)
+    assert operation["status"] == "succeeded", operation["log"]
+    assert block.read_text() == current_block and pool.read_text() == current_pool
+    assert _reconcile(rq_workers.app, "--check-only", "--site", site["id"]).exit_code == 0
+    # A reload is graceful: old workers (logging to the shared file) may answer a while yet.
+    for _ in range(50):
+        assert requests.get(host.http_url, headers={"Host": "older.example.com"},
+                            timeout=10).status_code == 200
+        if '"GET / HTTP/1.1" 200' in access_log.read_text():
+            break
+        time.sleep(0.1)
+    assert '"GET / HTTP/1.1" 200' in access_log.read_text()
+    assert php_log.stat().st_uid == int(host.run(["id", "-u", f"chom{short}"]).stdout)
