@@ -8,8 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from chom.extensions import db
-from chom.models import User, VpsServer
-from chom.services.operators import DEMO_EMAIL
+from chom.models import Organization, User, VpsServer
+from chom.models.scoping import unscoped
+from chom.services.operators import (
+    DEMO_EMAIL,
+    PLATFORM_ORGANIZATION_ID,
+    PLATFORM_ORGANIZATION_NAME,
+)
 from tests.conftest import PASSWORD
 
 DEMO_LINE = re.compile(r"Demo login: (?P<email>\S+) / (?P<password>\S+)")
@@ -201,6 +206,22 @@ def test_operator_create_makes_a_new_operator(cli, clean_app, client):
     assert login.status_code == 302
 
 
+def test_a_new_operator_reaches_the_fleet_api_through_the_platform_organization(
+        cli, clean_app, client):
+    for email in ("olga@ops.test", "oskar@ops.test"):
+        assert _operator_create(cli, email).exit_code == 0
+    login = client.post("/api/v1/auth/login",
+                        json={"email": "oskar@ops.test", "password": PASSWORD})
+    assert login.status_code == 200, login.get_json()
+    bearer = {"Authorization": f"Bearer {login.get_json()['data']['token']}"}
+    assert client.get("/api/v1/fleet", headers=bearer).status_code == 200
+    me = client.get("/api/v1/auth/me", headers=bearer).get_json()["data"]
+    assert me["organization"]["name"] == PLATFORM_ORGANIZATION_NAME
+    assert me["user"]["role"] == "owner"
+    members = client.get("/api/v1/members", headers=bearer).get_json()["data"]
+    assert sorted(m["user"]["email"] for m in members) == ["olga@ops.test", "oskar@ops.test"]
+
+
 def test_operator_create_promotes_an_existing_user(cli, register, client):
     account = register("Hosting Co")
     assert account.get("/api/v1/auth/me").get_json()["data"]["user"]["is_operator"] is False
@@ -213,6 +234,10 @@ def test_operator_create_promotes_an_existing_user(cli, register, client):
     token = login.get_json()["data"]["token"]
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.get_json()["data"]["user"]["is_operator"] is True
+    # They keep their own organization; none is made for operators.
+    assert me.get_json()["data"]["organization"]["name"] == "Hosting Co"
+    with client.application.app_context(), unscoped():
+        assert db.session.get(Organization, PLATFORM_ORGANIZATION_ID) is None
 
 
 def test_operator_create_refuses_a_weak_password(cli, clean_app):

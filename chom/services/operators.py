@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +11,17 @@ from sqlalchemy import select
 
 from chom.extensions import db
 from chom.integration.transports.local import sandbox_profile
-from chom.models import User, VpsServer
+from chom.models import Membership, Organization, Subscription, Tenant, User, VpsServer
 from chom.models.scoping import unscoped
 from chom.services import accounts, fleet
 
 DEMO_EMAIL = "demo@chom.local"
+
+# The organization platform operators without one of their own belong to: through it they log
+# in, hold API tokens (the fleet API) and use the console like any member. Its id is fixed, so
+# no customer's organization (their ids are random) can be taken for it.
+PLATFORM_ORGANIZATION_ID = uuid.UUID("6c1d0e52-7f4b-5c3e-9a41-0c40a7e2f001")
+PLATFORM_ORGANIZATION_NAME = "Platform operators"
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,8 @@ class DemoLogin:
 
 
 def create_operator(*, email: str, name: str, password: str) -> User:
-    """Create a platform operator, or promote an existing user to one."""
+    """Create a platform operator, or promote an existing user to one. An operator who belongs
+    to no organization becomes an owner of the platform organization (made on first use)."""
     email = email.strip().lower()
     with unscoped():
         user = db.session.scalar(select(User).where(User.email == email))
@@ -34,8 +42,24 @@ def create_operator(*, email: str, name: str, password: str) -> User:
             user = User(email=email, name=name, password_hash=accounts.hash_password(password))
             db.session.add(user)
         user.is_operator = True
+        if user.id is None or db.session.scalar(
+                select(Membership.id).where(Membership.user_id == user.id).limit(1)) is None:
+            db.session.add(Membership(user=user, organization=_platform_organization(),
+                                      role="owner", all_tenants=True))
         db.session.commit()
     return user
+
+
+def _platform_organization() -> Organization:
+    organization = db.session.get(Organization, PLATFORM_ORGANIZATION_ID)
+    if organization is None:
+        organization = Organization(id=PLATFORM_ORGANIZATION_ID, name=PLATFORM_ORGANIZATION_NAME)
+        tenant = Tenant(organization=organization, name="Operations", plan="starter",
+                        status="active")
+        db.session.add_all([organization, tenant])
+        db.session.flush()
+        db.session.add(Subscription(organization_id=organization.id, status="active"))
+    return organization
 
 
 def local_vps_settings(root: str) -> dict:
