@@ -98,6 +98,19 @@ def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, host_key
     click.echo(f"Added {vps.name} ({vps.kind}, capacity {vps.capacity}).")
 
 
+@vps_group.command("check")
+@click.argument("name")
+def vps_check(name):
+    """Check a VPS's stack again (nginx, a database, PHP-FPM, bash 4.4+) and record it."""
+    try:
+        found = fleet.check_vps(name)
+    except ChomError as error:
+        _fail(error)
+    for part, where in sorted(found.items()):
+        click.echo(f"{part}\t{where}")
+    click.echo(f"{name} has the stack CHOM needs.")
+
+
 @vps_group.command("list")
 def vps_list():
     """List the fleet."""

@@ -121,6 +121,32 @@ def test_vps_add_stores_settings_json(cli, clean_app):
     assert _fleet(clean_app)["vps5.example.net"].settings == {"web_root_base": "/srv/www"}
 
 
+def test_vps_check_records_the_stack_it_finds(cli, clean_app):
+    assert cli("vps", "add", "here", "--transport", "local").exit_code == 0
+    result = cli("vps", "check", "here")
+    assert result.exit_code == 0, result.output
+    assert "here has the stack CHOM needs." in result.output
+    stack = _fleet(clean_app)["here"].settings["stack"]
+    assert "nginx" in stack and stack["bash"] in result.output
+
+
+def test_vps_check_names_what_a_vps_lacks_and_records_it(cli, clean_app, tmp_path, monkeypatch):
+    assert cli("vps", "add", "bare", "--transport", "local").exit_code == 0
+    only_sh = tmp_path / "bin"
+    only_sh.mkdir()
+    (only_sh / "sh").symlink_to("/bin/sh")
+    monkeypatch.setenv("PATH", str(only_sh))  # the local VPS's programs find nothing else
+    result = cli("vps", "check", "bare")
+    assert result.exit_code == 1
+    assert "bare lacks nginx, database, php-fpm, bash 4.4 or later" in result.output
+    assert _fleet(clean_app)["bare"].settings["stack"] == {}
+
+
+def test_vps_check_of_an_unknown_name(cli):
+    result = cli("vps", "check", "nowhere")
+    assert result.exit_code == 1 and "No VPS is named 'nowhere'" in result.output
+
+
 def test_vps_list_of_an_empty_fleet(cli):
     result = cli("vps", "list")
     assert result.exit_code == 0

@@ -195,13 +195,39 @@ def missing_parts(found: dict[str, str]) -> list[str]:
     return missing
 
 
-def probe_stack(vps: VpsServer) -> dict[str, str]:
-    """Ask the VPS which parts of the hosting stack it has; raise `Conflict` when one lacks."""
+def _stack_of(vps: VpsServer) -> dict[str, str]:
     result = transport_for(vps).run(["sh", "-c", STACK_PROBE], timeout=30)
-    found = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    return dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+
+
+def _require_stack(vps: VpsServer, found: dict[str, str]) -> None:
     missing = missing_parts(found)
     if missing:
         raise Conflict(f"{vps.name} lacks {', '.join(missing)}; install the stack first.")
+
+
+def probe_stack(vps: VpsServer) -> dict[str, str]:
+    """Ask the VPS which parts of the hosting stack it has; raise `Conflict` when one lacks."""
+    found = _stack_of(vps)
+    _require_stack(vps, found)
+    return found
+
+
+def check_vps(name: str) -> dict[str, str]:
+    """Probe a fleet VPS's stack again (added before a requirement was, or changed since) and
+    record what it holds, whatever it lacks; then `Conflict` names what lacks, as when it was
+    added. `NotFound` for an unknown name; `Conflict` when it cannot be reached."""
+    with unscoped():
+        vps = db.session.scalar(select(VpsServer).where(VpsServer.name == name))
+    if vps is None:
+        raise NotFound(f"No VPS is named {name!r}.")
+    try:
+        found = _stack_of(vps)
+    except (TransportUnavailable, HostKeyMismatch) as error:
+        raise Conflict(f"Could not reach {vps.name}: {error}") from error
+    vps.settings = {**vps.settings, "stack": found}
+    db.session.commit()
+    _require_stack(vps, found)
     return found
 
 

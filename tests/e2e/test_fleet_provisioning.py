@@ -49,6 +49,9 @@ def test_vps_add_pins_the_presented_key_and_checks_the_stack(clean_app, fleet, r
         plain = Path(host.client_key_path).read_text()
         assert vps.ssh_private_key_encrypted and plain not in vps.ssh_private_key_encrypted
         assert "ssh_key_path" not in vps.settings
+    # Checked again later over the same pinned key: the stack is still there.
+    again = runner.invoke(args=["chom", "vps", "check", "cli-added"])
+    assert again.exit_code == 0 and "cli-added has the stack CHOM needs." in again.output
     # ...and it is the key the transport uses: a site provisions with it.
     account = register("Own Key Co")
     _provisioned(account, account.create_site("ownkey.example.com"))
