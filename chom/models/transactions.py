@@ -9,7 +9,9 @@ For a transaction that ran nothing but SELECTs, COMMIT and ROLLBACK end it alike
 nothing to keep or undo, and the locks go either way. So when SQLAlchemy is about to roll back
 such a transaction, the connection commits it first and SQLAlchemy's rollback finds nothing left
 to end. Any other statement in the transaction (INSERT, UPDATE, DELETE, a SAVEPOINT, a CTE that
-might write) leaves the rollback exactly as it was.
+might write) leaves the rollback exactly as it was. Two things this relies on, both true of CHOM
+today: no SELECT writes through a function (`set_config`, `setval`, ...), and nothing writes
+through a raw DBAPI cursor, which SQLAlchemy's events do not see.
 """
 
 from __future__ import annotations
@@ -45,9 +47,8 @@ def end_reads_with_commit(engine: Engine) -> None:
             return
         dbapi_connection = conn.connection.dbapi_connection
         # INTRANS only: a failed transaction (INERROR) is rolled back as usual.
-        if dbapi_connection is None:
-            return
-        if dbapi_connection.info.transaction_status != TransactionStatus.INTRANS:
+        if dbapi_connection is None \
+                or dbapi_connection.info.transaction_status != TransactionStatus.INTRANS:
             return
         # A lost connection fails the commit; the rollback that follows then reports it.
         with contextlib.suppress(psycopg.Error):
