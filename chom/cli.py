@@ -27,7 +27,10 @@ chom_cli = AppGroup("chom", help="CHOM operator commands.")
 
 
 def _fail(error: ChomError):
-    raise click.ClickException(error.detail)
+    fields = getattr(error, "errors", None) or {}
+    named = "".join(f"\n  {name}: {' '.join(map(str, problems))}"
+                    for name, problems in fields.items())
+    raise click.ClickException(error.detail + named)
 
 
 @chom_cli.command("demo")
@@ -103,11 +106,14 @@ def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, host_key
 def vps_check(name):
     """Check a VPS's stack again (nginx, a database, PHP-FPM, bash 4.4+) and record it."""
     try:
-        found = fleet.check_vps(name)
+        check = fleet.check_vps(fleet.vps_named(name))
     except ChomError as error:
         _fail(error)
-    for part, where in sorted(found.items()):
+    for part, where in sorted(check.found.items()):
         click.echo(f"{part}\t{where}")
+    if check.missing:
+        raise click.ClickException(f"{name} lacks {', '.join(check.missing)}; "
+                                   "install the stack first.")
     click.echo(f"{name} has the stack CHOM needs.")
 
 

@@ -121,6 +121,13 @@ def test_vps_add_stores_settings_json(cli, clean_app):
     assert _fleet(clean_app)["vps5.example.net"].settings == {"web_root_base": "/srv/www"}
 
 
+def test_vps_add_with_a_host_key_that_is_no_key_says_so(cli, clean_app):
+    result = cli("vps", "add", "127.0.0.1", "--name", "badkey", "--host-key", "nonsense")
+    assert result.exit_code == 1
+    assert "host_key: Give the key as `type base64`" in result.output
+    assert "badkey" not in _fleet(clean_app)
+
+
 def test_vps_check_records_the_stack_it_finds(cli, clean_app):
     assert cli("vps", "add", "here", "--transport", "local").exit_code == 0
     result = cli("vps", "check", "here")

@@ -20,6 +20,29 @@ def fleet_list():
     return {"data": [s.fleet_row(usage) for usage in fleet.fleet_usage(current_actor().user)]}
 
 
+@blp.route("/fleet", methods=["POST"])
+@api_limit
+@blp.arguments(s.FleetVpsIn)
+@blp.response(201, s.FleetVpsEnvelope)
+def fleet_add(body):
+    """Add an SSH VPS: its host key is pinned (the one given, or the one it presents now), the
+    stack is checked over that connection, and nothing is saved when either fails (409)."""
+    private_key = body.pop("private_key")
+    usage = fleet.operator_register_vps(current_actor().user, private_key_pem=private_key, **body)
+    return {"data": s.fleet_row(usage)}
+
+
+@blp.route("/fleet/<vps_id>/check", methods=["POST"])
+@api_limit
+@blp.response(200, s.StackCheckEnvelope)
+def fleet_check(vps_id):
+    """Check the VPS's stack again (nginx, a database, PHP-FPM, bash 4.4+) and record what it
+    holds; `missing` names what it lacks. 409 when it cannot be reached."""
+    check = fleet.operator_check_vps(current_actor().user, vps_id)
+    return {"data": {"vps": s.fleet_row(fleet.usage_of(check.vps)), "stack": check.found,
+                     "missing": check.missing}}
+
+
 @blp.route("/fleet/<vps_id>/metrics", methods=["GET"])
 @api_limit
 @blp.arguments(obs.MetricsArgs, location="query")

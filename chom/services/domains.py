@@ -56,3 +56,14 @@ def normalize_domain(raw: str) -> str:
         except idna.IDNAError as error:
             raise InvalidDomain(f"Not a valid punycode domain: {error}") from error
     return candidate
+
+
+def is_server_address(raw: str) -> bool:
+    """An address a VPS is reached at: an IP address, or a host name of this grammar's labels
+    (a single label too, for names the control plane's resolver knows)."""
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        labels = raw.lower().rstrip(".").split(".")
+        return len(raw) <= 253 and all(_LABEL.match(label) for label in labels)
+    return True

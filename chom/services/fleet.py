@@ -9,11 +9,17 @@ from sqlalchemy import exists, func, literal, select
 
 from chom.extensions import db
 from chom.integration.transports.pool import transport_for
-from chom.integration.transports.ssh import fetch_host_key, load_private_key
+from chom.integration.transports.ssh import fetch_host_key, load_private_key, parse_host_key
 from chom.models import Site, Tenant, VpsAllocation, VpsServer
 from chom.models.scoping import unscoped
 from chom.plugin_api import HostKeyMismatch, TransportUnavailable
-from chom.services.errors import Conflict, NoCapacity, NotFound, PermissionDenied
+from chom.services.errors import (
+    Conflict,
+    NoCapacity,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from chom.services.lookup import get_or_not_found
 
 
@@ -200,35 +206,44 @@ def _stack_of(vps: VpsServer) -> dict[str, str]:
     return dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
 
 
-def _require_stack(vps: VpsServer, found: dict[str, str]) -> None:
-    missing = missing_parts(found)
-    if missing:
-        raise Conflict(f"{vps.name} lacks {', '.join(missing)}; install the stack first.")
-
-
 def probe_stack(vps: VpsServer) -> dict[str, str]:
     """Ask the VPS which parts of the hosting stack it has; raise `Conflict` when one lacks."""
     found = _stack_of(vps)
-    _require_stack(vps, found)
+    missing = missing_parts(found)
+    if missing:
+        raise Conflict(f"{vps.name} lacks {', '.join(missing)}; install the stack first.")
     return found
 
 
-def check_vps(name: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class StackCheck:
+    """What a VPS was found to hold (program → path, and `bash` → its version) and what it lacks
+    of the stack, in words (empty: nothing)."""
+
+    vps: VpsServer
+    found: dict[str, str]
+    missing: list[str]
+
+
+def check_vps(vps: VpsServer) -> StackCheck:
     """Probe a fleet VPS's stack again (added before a requirement was, or changed since) and
-    record what it holds, whatever it lacks; then `Conflict` names what lacks, as when it was
-    added. `NotFound` for an unknown name; `Conflict` when it cannot be reached."""
-    with unscoped():
-        vps = db.session.scalar(select(VpsServer).where(VpsServer.name == name))
-    if vps is None:
-        raise NotFound(f"No VPS is named {name!r}.")
+    record what it holds, whatever it lacks. `Conflict` when it cannot be reached."""
     try:
         found = _stack_of(vps)
     except (TransportUnavailable, HostKeyMismatch) as error:
         raise Conflict(f"Could not reach {vps.name}: {error}") from error
     vps.settings = {**vps.settings, "stack": found}
     db.session.commit()
-    _require_stack(vps, found)
-    return found
+    return StackCheck(vps, found, missing_parts(found))
+
+
+def vps_named(name: str) -> VpsServer:
+    """The fleet VPS with this name (the CLI's way to name one); `NotFound` otherwise."""
+    with unscoped():
+        vps = db.session.scalar(select(VpsServer).where(VpsServer.name == name))
+    if vps is None:
+        raise NotFound(f"No VPS is named {name!r}.")
+    return vps
 
 
 def register_vps(
@@ -246,6 +261,12 @@ def register_vps(
     """Add an SSH VPS: pin its host key (given, or fetched now for the operator to check),
     connect with it (with its own private key when given, stored encrypted), check the stack
     is there, and record it. Nothing is saved on failure."""
+    if host_key is not None:
+        try:
+            parse_host_key(host_key)
+        except ValueError as error:
+            raise ValidationFailed({"host_key": [f"Give the key as `type base64`: {error}."]}) \
+                from error
     encrypted_key = None
     if private_key_pem:
         try:
@@ -284,6 +305,14 @@ def require_operator(user) -> None:
         raise PermissionDenied("Only platform operators manage the fleet.")
 
 
+def usage_of(vps: VpsServer) -> VpsUsage:
+    """The VPS with how many live sites it holds."""
+    with unscoped():
+        used = db.session.scalar(select(func.count(Site.id)).where(
+            Site.vps_id == vps.id, Site.deleted_at.is_(None)))
+    return VpsUsage(vps, used)
+
+
 def fleet_usage(user) -> list[VpsUsage]:
     """Every VPS with how many live sites it holds, by name (operators only)."""
     require_operator(user)
@@ -299,6 +328,18 @@ def get_vps(user, vps_id) -> VpsServer:
     require_operator(user)
     with unscoped():
         return get_or_not_found(VpsServer, vps_id, "VPS")
+
+
+def operator_register_vps(user, **details) -> VpsUsage:
+    """`register_vps` for a platform operator (the API): nothing is connected to for anyone
+    else. Returns the new VPS with its use (none yet)."""
+    require_operator(user)
+    return VpsUsage(register_vps(**details), 0)
+
+
+def operator_check_vps(user, vps_id) -> StackCheck:
+    """`check_vps` of a fleet VPS by id, for a platform operator."""
+    return check_vps(get_vps(user, vps_id))
 
 
 def check_reachable(vps: VpsServer) -> tuple[bool, str]:

@@ -45,6 +45,10 @@ MATRIX = [
     # The fleet is the platform operators' (a flag on the user): no organization role opens it.
     ("GET", "/api/v1/fleet", None, (403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/fleet/<vps_id>/metrics", None, (403, 403, 403, 403, 403, 401)),
+    # Refused before any connection is made (tests/api/test_fleet_api.py counts them).
+    ("POST", "/api/v1/fleet", {"name": "matrix-{role}", "host": "127.0.0.1", "port": 1},
+     (403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/fleet/<vps_id>/check", None, (403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/openapi.json", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/api/v1/observability/health", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/api/v1/observability/health/<component>", None, (404,) * 6),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from chom.extensions import db
 from chom.models import VpsServer
 from chom.reliability.breakers import make_breaker
+from chom.services import operators
 from tests.conftest import TEST_REDIS_URL
 from tests.e2e.helpers import add_fleet_host as _add
 
@@ -56,6 +57,33 @@ def test_vps_add_pins_the_presented_key_and_checks_the_stack(clean_app, fleet, r
     account = register("Own Key Co")
     _provisioned(account, account.create_site("ownkey.example.com"))
     assert _get(host, "ownkey.example.com").status_code == 200
+
+
+def test_operators_add_a_vps_over_the_api_with_its_own_key(clean_app, fleet, register):
+    host = fleet.hosts[0]
+    ops = register("Platform Co")
+    with clean_app.app_context():
+        operators.create_operator(email=ops.email, name="Ops", password=ops.password)
+    settings = {k: v for k, v in host.profile.items() if k != "ssh_key_path"}
+    added = ops.post("/api/v1/fleet", json={
+        "name": "api-added", "host": host.address, "port": host.ssh_port,
+        "ssh_user": host.ssh_user, "capacity": 5, "settings": settings,
+        "private_key": Path(host.client_key_path).read_text()})
+    assert added.status_code == 201, added.json
+    assert added.json["data"]["used"] == 0 and "private_key" not in added.json["data"]
+    with clean_app.app_context():
+        vps = db.session.scalar(select(VpsServer).where(VpsServer.name == "api-added"))
+        assert vps.host_key == host.host_key  # the key the host presented, pinned
+        assert vps.ssh_private_key_encrypted
+    checked = ops.post(f"/api/v1/fleet/{added.json['data']['id']}/check")
+    assert checked.status_code == 200 and checked.json["data"]["missing"] == []
+    # A second VPS of the same name is refused, and nothing more is saved.
+    again = ops.post("/api/v1/fleet", json={
+        "name": "api-added", "host": host.address, "port": host.ssh_port,
+        "ssh_user": host.ssh_user, "settings": settings,
+        "private_key": Path(host.client_key_path).read_text()})
+    assert again.status_code == 409
+    assert [v["name"] for v in ops.get("/api/v1/fleet").json["data"]] == ["api-added"]
 
 
 def test_html_site_is_served_by_its_vps_and_deleted_without_trace(register, fleet_vps):

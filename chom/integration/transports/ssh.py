@@ -33,9 +33,13 @@ KEEPALIVE_SECONDS = 30
 
 
 def parse_host_key(line: str) -> paramiko.PKey:
-    """`"ssh-ed25519 AAAA..."` → a paramiko key."""
-    key_type, b64 = line.split()[:2]
-    return paramiko.PKey.from_type_string(key_type, base64.b64decode(b64))
+    """`"ssh-ed25519 AAAA..."` → a paramiko key; `ValueError` for anything else."""
+    try:
+        key_type, b64 = line.split()[:2]
+        return paramiko.PKey.from_type_string(key_type, base64.b64decode(b64, validate=True))
+    except (ValueError, paramiko.SSHException, paramiko.pkey.UnknownKeyType) as error:
+        raise ValueError(f"not an SSH public key line ({error or type(error).__name__})") \
+            from error
 
 
 def host_key_line(key: paramiko.PKey) -> str:
