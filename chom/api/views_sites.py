@@ -105,6 +105,15 @@ def resume_site(site_id):
     return {"data": operations.request_operation(current_actor(), site_id, "resume")}
 
 
+@blp.route("/sites/<site_id>/deploy", methods=["POST"])
+@blp.response(202, s.envelope(s.OperationOut, "DeployEnvelope"))
+def deploy_site(site_id):
+    """Deploy an active site's code again from where it comes from (a Laravel app: its git
+    repository's `git_ref`, then Composer, migrations and a PHP-FPM reload); 409 for a site
+    with nothing to deploy. A failed deploy leaves the site serving what it served."""
+    return {"data": operations.request_operation(current_actor(), site_id, "deploy")}
+
+
 @blp.route("/sites/<site_id>/retry", methods=["POST"])
 @blp.response(202, s.envelope(s.OperationOut, "RetryEnvelope"))
 def retry_site(site_id):

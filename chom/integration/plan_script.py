@@ -232,8 +232,11 @@ def _run_command(step: RunCommand, profile: Profile) -> list[str]:
     if step.run_as and profile.manage_users:
         words = ["runuser", "-u", step.run_as, "--", *words]
     run = f"{argv(words)} || return 1; chom_result=changed"
-    if step.creates:
-        return [f"if [ ! -e {q(step.creates)} ]; then {run}; fi"]
+    guards = [f"[ ! -e {q(step.creates)} ]"] if step.creates else []
+    if step.only_if_exists:
+        guards.append(f"[ -e {q(step.only_if_exists)} ]")
+    if guards:
+        return [f"if {' && '.join(guards)}; then {run}; fi"]
     return [run]
 
 

@@ -51,7 +51,7 @@ from chom.plugin_api.steps import (
 
 hookimpl = pluggy.HookimplMarker("chom")
 
-PLAN_ACTIONS = ("provision", "deprovision", "suspend", "resume", "issue_ssl")
+PLAN_ACTIONS = ("provision", "deprovision", "suspend", "resume", "issue_ssl", "deploy")
 
 
 # --- What a plugin is told about a site -----------------------------------------------------
@@ -229,6 +229,12 @@ class SiteType(ABC):
         """Steps that undo `suspend_plan`."""
         return self.provision_plan(site)
 
+    def deploy_plan(self, site: SiteContext) -> Plan | None:
+        """Steps that bring the site's code up to date from where it comes from (a git
+        repository, say) and put it to work; None (the default) when the site has nothing to
+        deploy. A failed deploy fails only itself: the site keeps serving what it served."""
+        return None
+
     def health_probe(self, site: SiteContext) -> HealthProbe:
         return HealthProbe()
 
@@ -249,13 +255,15 @@ class SiteType(ABC):
         """
         return Plan("restore", self.provision_plan(site).steps)
 
-    def plan_for(self, action: str, site: SiteContext) -> Plan:
-        """The plan for one of `PLAN_ACTIONS`."""
+    def plan_for(self, action: str, site: SiteContext) -> Plan | None:
+        """The plan for one of `PLAN_ACTIONS` (None: `deploy` on a site with nothing to
+        deploy)."""
         builders = {
             "provision": self.provision_plan,
             "deprovision": self.deprovision_plan,
             "suspend": self.suspend_plan,
             "resume": self.resume_plan,
+            "deploy": self.deploy_plan,
         }
         return builders[action](site)
 

@@ -77,11 +77,14 @@ class RemovePath(Step):
 
 @dataclass(frozen=True)
 class RunCommand(Step):
-    """An argv command (never a shell string). `creates`: skip when that path exists."""
+    """An argv command (never a shell string). `creates`: skip when that path exists;
+    `only_if_exists`: skip unless that path exists (say, `composer install` only for an app
+    with a `composer.lock`)."""
 
     argv: tuple[str, ...]
     creates: str | None = None
     run_as: str | None = None
+    only_if_exists: str | None = None
 
     def describe(self) -> str:
         return "run " + " ".join(self.argv)

@@ -40,6 +40,8 @@ LIFECYCLES = {
     "suspend": Lifecycle("suspend", "suspended", "suspended", "chom_site_suspended"),
     "resume": Lifecycle("resume", "provisioning", "active", None),
     "deploy_content": Lifecycle("deploy_content", None, None, None, fails_site=False),
+    # The site type's deploy (an app from git): a failed one leaves the old code serving.
+    "deploy": Lifecycle("deploy", None, None, None, fails_site=False),
     # Re-applies the provision plan to a site that drifted (`services.coherency`).
     "repair": Lifecycle("provision", None, "active", None, fails_site=False),
     # Run alone, by `services.backup_runs`: a failed backup or restore fails only itself.
@@ -82,7 +84,18 @@ def build_plan(operation: Operation):
     core_plan = CORE_PLANS.get(lifecycle.action)
     plan = (core_plan(operation, context) if core_plan
             else current_site_types()[site.type].plan_for(lifecycle.action, context))
+    if plan is None:  # checked when the deploy was asked for; only a plugin change gets here
+        raise NothingToDeploy(f"A {site.type} site like {site.domain} has nothing to deploy.")
     return lifecycle, context, plan
+
+
+class NothingToDeploy(RuntimeError):
+    """The site type has no deploy plan for this site."""
+
+
+def can_deploy(site: Site) -> bool:
+    """Whether the site's type has something to deploy for it (an app from git, say)."""
+    return site_type_plan(site, "deploy") is not None
 
 
 def append_log(operation: Operation, line: str) -> None:

@@ -12,7 +12,7 @@ from chom import tracing
 from chom.extensions import db
 from chom.log_context import correlation_id as current_correlation_id
 from chom.models import Operation, Site
-from chom.services import audit, billing_plans
+from chom.services import audit, billing_plans, lifecycles
 from chom.services.commits import commit_keeping
 from chom.services.errors import Conflict, NotFound
 from chom.services.lookup import get_or_not_found, newest_first_page
@@ -25,11 +25,13 @@ SITE_ACTIONS = {
     "suspend": ("suspend", {"active"}),
     "resume": ("resume", {"suspended"}),
     "ssl": ("issue_ssl", {"active"}),
+    "deploy": ("deploy", {"active"}),
 }
 
 
 def request_operation(actor: Actor, site_id, action: str) -> Operation:
-    """Start `action` (delete, suspend, resume, retry) on a site; returns its Operation.
+    """Start `action` (delete, suspend, resume, ssl, deploy, retry) on a site; returns its
+    Operation.
 
     Asking again while the same kind of operation is in flight returns that one. `retry`
     re-runs the kind of the site's last failed operation. Raises `Conflict` when the site's
@@ -51,6 +53,9 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
             raise Conflict(f"Cannot {action} a site that is {site.status}.")
         if action == "resume":  # billing suspends the sites of a tenant that has not paid
             billing_plans.require_good_standing(actor.tenant)
+        if action == "deploy" and not can_deploy(site):
+            raise Conflict(f"This {site.type} site has nothing to deploy (Laravel sites "
+                           "deploy from their git repository).")
     in_flight = db.session.scalar(
         select(Operation).where(
             Operation.site_id == site.id,
@@ -81,6 +86,11 @@ def start_operation(actor: Actor | None, site: Site, kind: str, *, payload: byte
         db.session.commit()
     enqueue_operation(operation)
     return operation
+
+
+def can_deploy(site: Site) -> bool:
+    """Whether the site has something to deploy (its type's deploy plan; an app from git)."""
+    return lifecycles.can_deploy(site)
 
 
 def delete_site(actor: Actor, site_id) -> Operation:

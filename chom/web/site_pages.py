@@ -16,7 +16,8 @@ from chom.web.site_metrics import chosen_range, metrics_context
 
 # How the console names an operation's kind; another kind reads as its words.
 OPERATION_LABELS = {"provision": "Provision", "deprovision": "Delete", "issue_ssl": "Issue SSL",
-                    "suspend": "Suspend", "resume": "Resume", "deploy_content": "Upload content"}
+                    "suspend": "Suspend", "resume": "Resume", "deploy_content": "Upload content",
+                    "deploy": "Deploy"}
 
 
 def operation_label(kind: str) -> str:
@@ -24,7 +25,7 @@ def operation_label(kind: str) -> str:
 
 
 ACTIONS = {"ssl": "Certificate requested", "suspend": "Suspending", "resume": "Resuming",
-           "retry": "Retrying"}
+           "retry": "Retrying", "deploy": "Deploying"}
 
 
 def site_or_404(site_id):
@@ -89,6 +90,7 @@ def render_site(site, *, form=None, errors: dict | None = None, status: int = 20
     return render_template(
         "site.html", actor=actor, site=site,
         operation=site_operations.latest_operation(actor, site),
+        deployable=site_operations.can_deploy(site),
         alerts=alerts_panel(actor, site), silence=silence_form(form),
         silence_errors=errors or {}, silence_minutes=SILENCE_MINUTES,
         **metrics_context(actor, site, chosen_range(request.args.get("range")))), status
@@ -145,6 +147,6 @@ def register(bp) -> None:
     bp.add_url_rule("/sites/new/options", view_func=site_type_options)
     bp.add_url_rule("/sites/<site_id>", view_func=show_site)
     bp.add_url_rule("/sites/<site_id>/progress", view_func=site_progress)
-    bp.add_url_rule("/sites/<site_id>/<any(ssl, suspend, resume, retry):action>",
+    bp.add_url_rule("/sites/<site_id>/<any(ssl, suspend, resume, retry, deploy):action>",
                     view_func=site_action, methods=["POST"])
     bp.add_url_rule("/sites/<site_id>/delete", view_func=delete_site, methods=["POST"])

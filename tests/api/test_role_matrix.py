@@ -89,6 +89,8 @@ MATRIX = [
     ("POST", "/api/v1/sites/<site_id>/content", "archive", (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/ssl", None, (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/retry", None, (409, 409, 409, 403, 404, 401)),
+    # The world's site is an HTML site: it has nothing to deploy.
+    ("POST", "/api/v1/sites/<site_id>/deploy", None, (409, 409, 409, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/suspend", None, (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id:suspended_id>/resume", None, (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/backups/<backup_id>/restore",

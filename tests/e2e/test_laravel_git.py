@@ -40,6 +40,7 @@ def laravel_repo(fleet, tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     _git("clone", "-q", "--bare", str(work), str(served / "app.git"), cwd=tmp_path)
+    _git("remote", "add", "served", str(served / "app.git"), cwd=work)
     address = fleet.hosts[0].host_address
     daemon = subprocess.Popen(
         ["git", "daemon", "--reuseaddr", f"--listen={address}", "--port=9418",
@@ -52,34 +53,82 @@ def laravel_repo(fleet, tmp_path):
             if probe.returncode == 0:
                 break
             time.sleep(0.1)
-        yield f"git://{address}/app.git"
+        yield f"git://{address}/app.git", work
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
 
 
-def test_laravel_app_from_git_answers_through_php_fpm(clean_app, register, fleet,
-                                                      laravel_repo):
-    host = fleet.hosts[0]
-    with clean_app.app_context():
+def _git_site(app, account, host, url: str, domain: str) -> str:
+    """A Laravel site from `url`'s `main` on `host`, provisioned; returns its id."""
+    with app.app_context():
         fleet_service.add_vps(**host.add_vps_kwargs(
             settings={**host.profile, "ssh_key_path": host.client_key_path}))
-    account = register("Git Co")
-    created = account.create_site("gitapp.example.com", type="laravel",
-                                  options={"git_url": laravel_repo, "git_ref": "main"})
+    created = account.create_site(domain, type="laravel",
+                                  options={"git_url": url, "git_ref": "main"})
     assert created.status_code == 202, created.json
     operation = account.wait_for_operation(created.json["meta"]["operation_id"], timeout=180)
     assert operation["status"] == "succeeded", operation["log"]
+    return created.json["data"]["id"]
+
+
+def test_laravel_app_from_git_answers_through_php_fpm(clean_app, register, fleet,
+                                                      laravel_repo):
+    host, account = fleet.hosts[0], register("Git Co")
+    site_id = _git_site(clean_app, account, host, laravel_repo[0], "gitapp.example.com")
     page = requests.get(host.http_url, headers={"Host": "gitapp.example.com"}, timeout=10)
     assert page.status_code == 200 and GREETING in page.text, page.text[:300]
     env = host.path("var/www/gitapp.example.com/.env").read_text()
     assert "APP_KEY=base64:" in env and "DB_DATABASE=chom_" in env
 
     # Provisioning again converges: the clone is not redone, the app keeps answering.
-    retried = account.post(f"/api/v1/sites/{created.json['data']['id']}/suspend")
+    retried = account.post(f"/api/v1/sites/{site_id}/suspend")
     account.wait_for_operation(retried.json["data"]["id"], timeout=60)
-    resumed = account.post(f"/api/v1/sites/{created.json['data']['id']}/resume")
+    resumed = account.post(f"/api/v1/sites/{site_id}/resume")
     assert account.wait_for_operation(resumed.json["data"]["id"], timeout=60)[
         "status"] == "succeeded"
     assert GREETING in requests.get(host.http_url, headers={"Host": "gitapp.example.com"},
                                     timeout=10).text
+
+
+NEW_GREETING = "Deployed again"
+
+
+def test_deploy_brings_a_laravel_site_to_its_branchs_new_commit(clean_app, register, fleet,
+                                                                laravel_repo):
+    host, account = fleet.hosts[0], register("Deploy Co")
+    url, work = laravel_repo
+    site_id = _git_site(clean_app, account, host, url, "deployed.example.com")
+
+    # A new commit on the branch, pushed to the repository the site was cloned from.
+    greeter = next(p for p in work.rglob("*.php") if GREETING in p.read_text())
+    greeter.write_text(greeter.read_text().replace(GREETING, NEW_GREETING))
+    _git("commit", "-q", "-am", "greet anew", cwd=work)
+    _git("push", "-q", "served", "main", cwd=work)
+    assert GREETING in _page(host, "deployed.example.com")
+
+    browser = clean_app.test_client()
+    assert browser.post("/login", data={"email": account.email,
+                                        "password": account.password}).status_code == 302
+    assert f"/sites/{site_id}/deploy" in browser.get(f"/sites/{site_id}").get_data(as_text=True)
+
+    deploy = account.post(f"/api/v1/sites/{site_id}/deploy")
+    assert deploy.status_code == 202 and deploy.json["data"]["kind"] == "deploy"
+    operation = account.wait_for_operation(deploy.json["data"]["id"], timeout=120)
+    assert operation["status"] == "succeeded", operation["log"]
+    assert NEW_GREETING in _page(host, "deployed.example.com")
+    assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "active"
+
+    # A deploy that fails (the repository is gone) fails alone: the site keeps serving.
+    (work.parent / "served/app.git").rename(work.parent / "served/moved.git")
+    failed = account.post(f"/api/v1/sites/{site_id}/deploy")
+    operation = account.wait_for_operation(failed.json["data"]["id"], timeout=120)
+    assert operation["status"] == "failed"
+    assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "active"
+    assert NEW_GREETING in _page(host, "deployed.example.com")
+
+
+def _page(host, domain: str) -> str:
+    page = requests.get(host.http_url, headers={"Host": domain}, timeout=10)
+    assert page.status_code == 200, page.text[:300]
+    return page.text

@@ -49,6 +49,21 @@ def test_plan_matches_golden_file(site_types, type_name, action, options, name):
     assert json.loads(rendered) == json.loads(path.read_text())
 
 
+# Only an app from git has something to deploy.
+DEPLOYS = {("laravel", "git")}
+
+
+@pytest.mark.parametrize(("type_name", "case", "options"), CASES,
+                         ids=[f"{t}/{c}" for t, c, _ in CASES])
+def test_deploy_plan_matches_golden_file_or_there_is_none(site_types, type_name, case, options):
+    plan = site_types[type_name].plan_for("deploy", make_site(type_name, options))
+    if (type_name, case) not in DEPLOYS:
+        assert plan is None
+        return
+    assert plan.action == "deploy"
+    _check_golden(GOLDEN / type_name / f"deploy-{case}.json", render(plan))
+
+
 def _check_golden(path: Path, data: dict) -> None:
     rendered = json.dumps(data, indent=2) + "\n"
     if UPDATE:

@@ -14,10 +14,13 @@ ALL = [
     pytest.param(type_name, options, action, id=f"{type_name}/{case}/{action}")
     for type_name, case, options in CASES
     for action in ACTIONS
+] + [
+    pytest.param(type_name, options, "deploy", id=f"{type_name}/{case}/deploy")
+    for type_name, case, options in CASES if (type_name, case) == ("laravel", "git")
 ]
 SHELL_SYNTAX = re.compile(r"[;&|`<>\n]|\$\(|\$\{|\s")
 #: fields that name a place on the VPS
-PATH_FIELDS = ("path", "creates", "home")
+PATH_FIELDS = ("path", "creates", "only_if_exists", "home")
 
 
 @pytest.mark.parametrize(("type_name", "options", "action"), ALL)

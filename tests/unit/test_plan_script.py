@@ -319,3 +319,15 @@ def test_a_program_hung_up_on_mid_write_removes_its_temporary_file(tmp_path):
         if bash.poll() is None:
             os.killpg(bash.pid, signal.SIGKILL)
     assert list(target.parent.iterdir()) == []
+
+
+def test_a_command_only_if_a_path_exists_runs_only_then(vps):
+    root, settings, transport = vps
+    lock, ran = root / "app" / "composer.lock", root / "app" / "installed"
+    step = RunCommand(("touch", str(ran)), only_if_exists=str(lock))
+    plan = Plan("deploy", (EnsureDirectory(str(root / "app")), step))
+    assert [o.result for o in apply_plan(transport, plan, settings)][1] == "unchanged"
+    assert not ran.exists()
+    lock.write_text("{}")
+    assert [o.result for o in apply_plan(transport, plan, settings)][1] == "changed"
+    assert ran.exists()

@@ -55,6 +55,10 @@ def test_actions_and_typed_confirmation_for_delete(clean_app, register, local_vp
     _log_in(browser, owner.email)
     page = browser.get(f"/sites/{site_id}").get_data(as_text=True)
     assert "Suspend" in page and "Delete site" in page
+    # An HTML site has nothing to deploy: no button, and a clear refusal when asked anyway.
+    assert f"/sites/{site_id}/deploy" not in page
+    refused = browser.post(f"/sites/{site_id}/deploy", follow_redirects=True)
+    assert "has nothing to deploy" in refused.get_data(as_text=True)
 
     suspended = browser.post(f"/sites/{site_id}/suspend", follow_redirects=True)
     assert "Suspending: act.example.com" in suspended.get_data(as_text=True)

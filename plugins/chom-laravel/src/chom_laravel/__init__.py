@@ -56,19 +56,14 @@ def _app_from_git(site: SiteContext) -> tuple[Step, ...]:
         # Meant for apps with a composer.lock; an app that commits vendor/autoload.php (one
         # built on Debian's framework, say) skips it.
         RunCommand(
-            (
-                "composer",
-                "install",
-                "--no-dev",
-                "--no-interaction",
-                "--prefer-dist",
-                "--optimize-autoloader",
-                f"--working-dir={web_root}",
-            ),
-            creates=f"{web_root}/vendor/autoload.php",
-            run_as=user,
+            _composer_install(web_root), creates=f"{web_root}/vendor/autoload.php", run_as=user
         ),
     )
+
+
+def _composer_install(web_root: str) -> tuple[str, ...]:
+    return ("composer", "install", "--no-dev", "--no-interaction", "--prefer-dist",
+            "--optimize-autoloader", f"--working-dir={web_root}")
 
 
 def _starter_app(site: SiteContext) -> tuple[Step, ...]:
@@ -191,6 +186,28 @@ class LaravelSiteType(SiteType):
                 EnsureNginxSite(paths.nginx_site_name, templates.nginx_site(site)),
                 ReloadService("nginx"),
                 RemovePath(f"{paths.web_root}/{templates.SUSPENDED_PAGE}"),
+            ),
+        )
+
+    def deploy_plan(self, site: SiteContext) -> Plan | None:
+        """An app from git: fetch `git_ref` (else the repository's default branch) and check
+        it out, install Composer's dependencies when the app has a `composer.lock`, migrate,
+        and reload PHP-FPM so that no worker keeps serving the old code from its cache. The
+        starter app has nothing to deploy."""
+        if "git_url" not in site.options:
+            return None
+        web_root, user = site.paths.web_root, site.paths.system_user
+        return Plan(
+            "deploy",
+            (
+                RunCommand(("git", "-C", web_root, "fetch", "--depth", "1", "origin",
+                            site.options.get("git_ref", "HEAD")), run_as=user),
+                RunCommand(("git", "-C", web_root, "reset", "--hard", "FETCH_HEAD"),
+                           run_as=user),
+                RunCommand(_composer_install(web_root),
+                           only_if_exists=f"{web_root}/composer.lock", run_as=user),
+                RunCommand(("php", f"{web_root}/artisan", "migrate", "--force"), run_as=user),
+                ReloadService("php-fpm", php_version=_php_version(site)),
             ),
         )
 
