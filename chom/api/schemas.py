@@ -240,6 +240,11 @@ class SiteList(ma.Schema):
     meta = fields.Nested(PageMeta)
 
 
+class DeployHookOut(ma.Schema):
+    url = fields.String(metadata={"description": "POST to it to deploy the site; shown once"})
+    token = fields.String(metadata={"description": "the secret in `url`"})
+
+
 class OperationOut(ma.Schema):
     id = fields.UUID()
     site_id = fields.UUID(allow_none=True)

@@ -1,12 +1,12 @@
 """/sites and /operations."""
 
-from flask import jsonify
+from flask import jsonify, url_for
 from flask_smorest import Blueprint
 
 from chom.api import schemas as s
-from chom.api.auth import current_actor
+from chom.api.auth import current_actor, request_info
 from chom.api.limits import api_limit
-from chom.services import content
+from chom.services import content, deploy_hooks
 from chom.services import site_operations as operations
 from chom.services import sites as site_service
 from chom.services.sites import PlanPreview
@@ -112,6 +112,33 @@ def deploy_site(site_id):
     repository's `git_ref`, then Composer, migrations and a PHP-FPM reload); 409 for a site
     with nothing to deploy. A failed deploy leaves the site serving what it served."""
     return {"data": operations.request_operation(current_actor(), site_id, "deploy")}
+
+
+@blp.route("/sites/<site_id>/deploy-hook", methods=["POST"])
+@blp.response(201, s.envelope(s.DeployHookOut, "DeployHookEnvelope"))
+def create_deploy_hook(site_id):
+    """A push-to-deploy URL for the site (give it to your git host's webhook): a POST to it
+    deploys the site. Shown once; asking again makes a new one and ends the old. 409 for a
+    site with nothing to deploy."""
+    token = deploy_hooks.create_deploy_hook(current_actor(), site_id)
+    return {"data": {"url": url_for("sites.deploy_from_hook", hook_token=token, _external=True),
+                     "token": token}}
+
+
+@blp.route("/sites/<site_id>/deploy-hook", methods=["DELETE"])
+@blp.response(204)
+def delete_deploy_hook(site_id):
+    """End the site's push-to-deploy URL."""
+    deploy_hooks.delete_deploy_hook(current_actor(), site_id)
+
+
+@blp.route("/deploy-hooks/<hook_token>", methods=["POST"])
+@blp.doc(security=[])
+@blp.response(202, s.envelope(s.OperationOut, "HookDeployEnvelope"))
+def deploy_from_hook(hook_token):
+    """Deploy the site this push-to-deploy URL belongs to (no token: the URL is the
+    credential; any body is ignored). 404 for a URL that is not, or no longer, a site's."""
+    return {"data": deploy_hooks.deploy_from_hook(hook_token, request_info())}
 
 
 @blp.route("/sites/<site_id>/retry", methods=["POST"])

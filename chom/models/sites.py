@@ -44,6 +44,8 @@ class Site(PublicId, Timestamps, TenantOwned, Base):
     ssl_certificate_pem: Mapped[str | None] = mapped_column(Text)
     ssl_key_encrypted: Mapped[str | None] = mapped_column(Text)
     db_password_encrypted: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the secret in the site's push-to-deploy URL (`services.deploy_hooks`).
+    deploy_hook_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     deleted_at: Mapped[datetime | None]
 
     vps: Mapped[VpsServer | None] = relationship()

@@ -25,17 +25,21 @@ SITE_ACTIONS = {
     "suspend": ("suspend", {"active"}),
     "resume": ("resume", {"suspended"}),
     "ssl": ("issue_ssl", {"active"}),
-    "deploy": ("deploy", {"active"}),
 }
+
+
+# A deploy asked for while another runs is queued after it (that one may have fetched an older
+# commit already); asked for while one waits, it is that one. Other kinds: either.
+JOINS_IN_FLIGHT = {"deploy": ("queued",)}
 
 
 def request_operation(actor: Actor, site_id, action: str) -> Operation:
     """Start `action` (delete, suspend, resume, ssl, deploy, retry) on a site; returns its
     Operation.
 
-    Asking again while the same kind of operation is in flight returns that one. `retry`
-    re-runs the kind of the site's last failed operation. Raises `Conflict` when the site's
-    status does not allow the action.
+    Asking again while the same kind of operation is in flight returns that one (a deploy:
+    only while it waits). `retry` re-runs the kind of the site's last failed operation. Raises
+    `Conflict` when the site's status does not allow the action.
     """
     site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
     if site.deleted_at is not None:
@@ -46,21 +50,34 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
             raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")
         last = db.session.scalar(select(Operation).where(Operation.site_id == site.id)
                                  .order_by(Operation.created_at.desc()).limit(1))
-        kind = last.kind if last else "provision"
-    else:
-        kind, allowed = SITE_ACTIONS[action]
-        if allowed is not None and site.status not in allowed:
-            raise Conflict(f"Cannot {action} a site that is {site.status}.")
-        if action == "resume":  # billing suspends the sites of a tenant that has not paid
-            billing_plans.require_good_standing(actor.tenant)
-        if action == "deploy" and not can_deploy(site):
-            raise Conflict(f"This {site.type} site has nothing to deploy (Laravel sites "
-                           "deploy from their git repository).")
+        return _start_once(actor, site, "retry", last.kind if last else "provision")
+    if action == "deploy":
+        return start_deploy(actor, site)
+    kind, allowed = SITE_ACTIONS[action]
+    if allowed is not None and site.status not in allowed:
+        raise Conflict(f"Cannot {action} a site that is {site.status}.")
+    if action == "resume":  # billing suspends the sites of a tenant that has not paid
+        billing_plans.require_good_standing(actor.tenant)
+    return _start_once(actor, site, action, kind)
+
+
+def start_deploy(actor, site: Site) -> Operation:
+    """Start the deploy of an active site that has something to deploy (`Conflict`
+    otherwise), for `actor` (a member, or a deploy hook's caller)."""
+    if site.status != "active":
+        raise Conflict(f"Cannot deploy a site that is {site.status}.")
+    if not can_deploy(site):
+        raise Conflict(f"This {site.type} site has nothing to deploy (Laravel sites deploy "
+                       "from their git repository).")
+    return _start_once(actor, site, "deploy", "deploy")
+
+
+def _start_once(actor, site: Site, action: str, kind: str) -> Operation:
     in_flight = db.session.scalar(
         select(Operation).where(
             Operation.site_id == site.id,
             Operation.kind == kind,
-            Operation.status.in_(("queued", "running")),
+            Operation.status.in_(JOINS_IN_FLIGHT.get(kind, ("queued", "running"))),
         )
     )
     if in_flight is not None:

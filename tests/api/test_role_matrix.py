@@ -36,6 +36,8 @@ ELSEWHERE = {
     ("POST", "/api/v1/auth/password/forgot"): "test_password_reset (no role)",
     ("POST", "/api/v1/auth/password/reset"): "test_password_reset (no role)",
     ("POST", "/api/v1/invitations/accept"): "test_invitations (the link is the proof)",
+    ("POST", "/api/v1/deploy-hooks/<hook_token>"):
+        "test_deploy_hooks and e2e/test_laravel_git (the URL is the credential)",
 }
 
 # method, route, body, statuses in ROLES order. `<argument>` is filled with the world's resource
@@ -91,6 +93,8 @@ MATRIX = [
     ("POST", "/api/v1/sites/<site_id>/retry", None, (409, 409, 409, 403, 404, 401)),
     # The world's site is an HTML site: it has nothing to deploy.
     ("POST", "/api/v1/sites/<site_id>/deploy", None, (409, 409, 409, 403, 404, 401)),
+    ("POST", "/api/v1/sites/<site_id>/deploy-hook", None, (409, 409, 409, 403, 404, 401)),
+    ("DELETE", "/api/v1/sites/<site_id>/deploy-hook", None, (404, 404, 404, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/suspend", None, (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id:suspended_id>/resume", None, (202, 202, 202, 403, 404, 401)),
     ("POST", "/api/v1/sites/<site_id>/backups/<backup_id>/restore",

@@ -20,8 +20,9 @@ ID_ARGUMENTS = {"site_id": "site", "operation_id": "operation", "token_id": "tok
 # A valid body per route (by path suffix), so validation is not what stops the request.
 PATCH_BODIES = {"/members/": {"role": "viewer"}, "/notification-channels/": {"enabled": False}}
 # Route arguments that name no tenant-owned resource: a backend of the platform's stack, a VPS
-# of the fleet (operators only: the role matrix holds every organization role to 403).
-NOT_TENANT_OWNED = {"component", "vps_id"}
+# of the fleet (operators only: the role matrix holds every organization role to 403), a
+# deploy hook's secret (no scope: the secret names its site; tests/api/test_deploy_hooks.py).
+NOT_TENANT_OWNED = {"component", "vps_id", "hook_token"}
 
 
 def _victim_resources(account) -> dict:

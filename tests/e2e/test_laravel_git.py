@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -92,6 +93,7 @@ def test_laravel_app_from_git_answers_through_php_fpm(clean_app, register, fleet
 
 
 NEW_GREETING = "Deployed again"
+HOOKED_GREETING = "Deployed on push"
 
 
 def test_deploy_brings_a_laravel_site_to_its_branchs_new_commit(clean_app, register, fleet,
@@ -101,10 +103,7 @@ def test_deploy_brings_a_laravel_site_to_its_branchs_new_commit(clean_app, regis
     site_id = _git_site(clean_app, account, host, url, "deployed.example.com")
 
     # A new commit on the branch, pushed to the repository the site was cloned from.
-    greeter = next(p for p in work.rglob("*.php") if GREETING in p.read_text())
-    greeter.write_text(greeter.read_text().replace(GREETING, NEW_GREETING))
-    _git("commit", "-q", "-am", "greet anew", cwd=work)
-    _git("push", "-q", "served", "main", cwd=work)
+    _commit(work, GREETING, NEW_GREETING)
     assert GREETING in _page(host, "deployed.example.com")
 
     browser = clean_app.test_client()
@@ -119,13 +118,38 @@ def test_deploy_brings_a_laravel_site_to_its_branchs_new_commit(clean_app, regis
     assert NEW_GREETING in _page(host, "deployed.example.com")
     assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "active"
 
+    # Push-to-deploy: the hook's URL alone (what a git host's webhook calls) deploys.
+    hook = account.post(f"/api/v1/sites/{site_id}/deploy-hook").json["data"]
+    _commit(work, NEW_GREETING, HOOKED_GREETING)
+    hooked = clean_app.test_client().post(urlsplit(hook["url"]).path,
+                                          json={"ref": "refs/heads/main"})
+    assert hooked.status_code == 202 and hooked.json["data"]["kind"] == "deploy"
+    operation = account.wait_for_operation(hooked.json["data"]["id"], timeout=120)
+    assert operation["status"] == "succeeded", operation["log"]
+    assert HOOKED_GREETING in _page(host, "deployed.example.com")
+    # Audited under the organization, with no user: the URL, not a member, asked for it.
+    deploys = [entry for entry in account.get("/api/v1/audit-log").json["data"]
+               if entry["action"] == "site.deploy"]
+    assert sorted(entry["actor_user_id"] is None for entry in deploys) == [False, True]
+    # A new hook ends the old one.
+    account.post(f"/api/v1/sites/{site_id}/deploy-hook")
+    assert clean_app.test_client().post(urlsplit(hook["url"]).path).status_code == 404
+
     # A deploy that fails (the repository is gone) fails alone: the site keeps serving.
     (work.parent / "served/app.git").rename(work.parent / "served/moved.git")
     failed = account.post(f"/api/v1/sites/{site_id}/deploy")
     operation = account.wait_for_operation(failed.json["data"]["id"], timeout=120)
     assert operation["status"] == "failed"
     assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "active"
-    assert NEW_GREETING in _page(host, "deployed.example.com")
+    assert HOOKED_GREETING in _page(host, "deployed.example.com")
+
+
+def _commit(work, old: str, new: str) -> None:
+    """A commit on `main` that changes the greeting, pushed where the site clones from."""
+    greeter = next(p for p in work.rglob("*.php") if old in p.read_text())
+    greeter.write_text(greeter.read_text().replace(old, new))
+    _git("commit", "-q", "-am", f"greet: {new}", cwd=work)
+    _git("push", "-q", "served", "main", cwd=work)
 
 
 def _page(host, domain: str) -> str:
