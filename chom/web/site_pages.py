@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from chom.services import site_operations, sites
+from chom.services import deploy_hooks, site_operations, sites
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
 from chom.services.sites import PlanPreview
@@ -83,14 +83,16 @@ def site_type_options():
         request.args.get("type", ""), {"php_version": ""}, {}))
 
 
-def render_site(site, *, form=None, errors: dict | None = None, status: int = 200):
+def render_site(site, *, form=None, errors: dict | None = None, status: int = 200,
+                deploy_hook_url: str | None = None):
     """The site page: details, progress, metrics over the chosen range, alerts and silences
-    (with the silence form's typed values and errors when it was refused)."""
+    (with the silence form's typed values and errors when it was refused), and a new
+    push-to-deploy URL the one time it is shown."""
     actor = console_actor()
     return render_template(
         "site.html", actor=actor, site=site,
         operation=site_operations.latest_operation(actor, site),
-        deployable=site_operations.can_deploy(site),
+        deployable=site_operations.can_deploy(site), deploy_hook_url=deploy_hook_url,
         alerts=alerts_panel(actor, site), silence=silence_form(form),
         silence_errors=errors or {}, silence_minutes=SILENCE_MINUTES,
         **metrics_context(actor, site, chosen_range(request.args.get("range")))), status
@@ -125,6 +127,35 @@ def site_action(site_id, action):
 
 
 @login_required
+def make_deploy_hook(site_id):
+    """A new push-to-deploy URL, shown on the page this once (never kept in the session)."""
+    site = site_or_404(site_id)
+    try:
+        token = deploy_hooks.create_deploy_hook(console_actor(), site.id)
+    except PermissionDenied:
+        abort(403)
+    except ChomError as error:
+        flash(error.detail, "error")
+        return redirect(url_for("web.show_site", site_id=site.id))
+    return render_site(site, deploy_hook_url=url_for("sites.deploy_from_hook",
+                                                     hook_token=token, _external=True))
+
+
+@login_required
+def end_deploy_hook(site_id):
+    site = site_or_404(site_id)
+    try:
+        deploy_hooks.delete_deploy_hook(console_actor(), site.id)
+    except PermissionDenied:
+        abort(403)
+    except ChomError as error:
+        flash(error.detail, "error")
+    else:
+        flash(f"The push-to-deploy URL of {site.domain} no longer works.", "success")
+    return redirect(url_for("web.show_site", site_id=site.id))
+
+
+@login_required
 def delete_site(site_id):
     site = site_or_404(site_id)
     if request.form.get("confirm", "").strip().lower() != site.domain:
@@ -149,4 +180,8 @@ def register(bp) -> None:
     bp.add_url_rule("/sites/<site_id>/progress", view_func=site_progress)
     bp.add_url_rule("/sites/<site_id>/<any(ssl, suspend, resume, retry, deploy):action>",
                     view_func=site_action, methods=["POST"])
+    bp.add_url_rule("/sites/<site_id>/deploy-hook", view_func=make_deploy_hook,
+                    methods=["POST"])
+    bp.add_url_rule("/sites/<site_id>/deploy-hook/delete", view_func=end_deploy_hook,
+                    methods=["POST"])
     bp.add_url_rule("/sites/<site_id>/delete", view_func=delete_site, methods=["POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from urllib.parse import urlsplit
@@ -118,10 +119,14 @@ def test_deploy_brings_a_laravel_site_to_its_branchs_new_commit(clean_app, regis
     assert NEW_GREETING in _page(host, "deployed.example.com")
     assert account.get(f"/api/v1/sites/{site_id}").json["data"]["status"] == "active"
 
-    # Push-to-deploy: the hook's URL alone (what a git host's webhook calls) deploys.
-    hook = account.post(f"/api/v1/sites/{site_id}/deploy-hook").json["data"]
+    # Push-to-deploy: the console shows a URL once, and that URL alone (what a git host's
+    # webhook calls) deploys.
+    made = browser.post(f"/sites/{site_id}/deploy-hook").get_data(as_text=True)
+    hook_url = re.search(r'<code id="deploy-hook-url">([^<]+)</code>', made).group(1)
+    assert "/api/v1/deploy-hooks/chomdh_" in hook_url
+    assert "deploy-hook-url" not in browser.get(f"/sites/{site_id}").get_data(as_text=True)
     _commit(work, NEW_GREETING, HOOKED_GREETING)
-    hooked = clean_app.test_client().post(urlsplit(hook["url"]).path,
+    hooked = clean_app.test_client().post(urlsplit(hook_url).path,
                                           json={"ref": "refs/heads/main"})
     assert hooked.status_code == 202 and hooked.json["data"]["kind"] == "deploy"
     operation = account.wait_for_operation(hooked.json["data"]["id"], timeout=120)
@@ -131,9 +136,16 @@ def test_deploy_brings_a_laravel_site_to_its_branchs_new_commit(clean_app, regis
     deploys = [entry for entry in account.get("/api/v1/audit-log").json["data"]
                if entry["action"] == "site.deploy"]
     assert sorted(entry["actor_user_id"] is None for entry in deploys) == [False, True]
-    # A new hook ends the old one.
-    account.post(f"/api/v1/sites/{site_id}/deploy-hook")
-    assert clean_app.test_client().post(urlsplit(hook["url"]).path).status_code == 404
+    # A new URL (here over the API) ends the old one, and so does removing it.
+    renewed = account.post(f"/api/v1/sites/{site_id}/deploy-hook").json["data"]["url"]
+    assert clean_app.test_client().post(urlsplit(hook_url).path).status_code == 404
+    assert account.delete(f"/api/v1/sites/{site_id}/deploy-hook").status_code == 204
+    assert clean_app.test_client().post(urlsplit(renewed).path).status_code == 404
+    again = browser.post(f"/sites/{site_id}/deploy-hook").get_data(as_text=True)
+    assert "Remove the URL" in again
+    removed = browser.post(f"/sites/{site_id}/deploy-hook/delete", follow_redirects=True)
+    assert "no longer works" in removed.get_data(as_text=True)
+    assert account.delete(f"/api/v1/sites/{site_id}/deploy-hook").status_code == 404
 
     # A deploy that fails (the repository is gone) fails alone: the site keeps serving.
     (work.parent / "served/app.git").rename(work.parent / "served/moved.git")

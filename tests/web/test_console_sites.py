@@ -59,6 +59,9 @@ def test_actions_and_typed_confirmation_for_delete(clean_app, register, local_vp
     assert f"/sites/{site_id}/deploy" not in page
     refused = browser.post(f"/sites/{site_id}/deploy", follow_redirects=True)
     assert "has nothing to deploy" in refused.get_data(as_text=True)
+    assert "Push to deploy" not in page
+    no_hook = browser.post(f"/sites/{site_id}/deploy-hook", follow_redirects=True)
+    assert "has nothing to deploy" in no_hook.get_data(as_text=True)
 
     suspended = browser.post(f"/sites/{site_id}/suspend", follow_redirects=True)
     assert "Suspending: act.example.com" in suspended.get_data(as_text=True)
