@@ -112,18 +112,26 @@ def site_progress(site_id):
                            operation=site_operations.latest_operation(actor, site))
 
 
-@login_required
-def site_action(site_id, action):
-    site = site_or_404(site_id)
+def _back_to_site(site, call, done: str):
+    """Run `call()`, flash `done` or why it was refused, and go back to the site's page; 403
+    when the caller's role may not."""
     try:
-        site_operations.request_operation(console_actor(), site.id, action)
+        call()
     except PermissionDenied:
         abort(403)
     except ChomError as error:
         flash(error.detail, "error")
     else:
-        flash(f"{ACTIONS[action]}: {site.domain}.", "success")
+        flash(done, "success")
     return redirect(url_for("web.show_site", site_id=site.id))
+
+
+@login_required
+def site_action(site_id, action):
+    site = site_or_404(site_id)
+    return _back_to_site(
+        site, lambda: site_operations.request_operation(console_actor(), site.id, action),
+        f"{ACTIONS[action]}: {site.domain}.")
 
 
 @login_required
@@ -144,15 +152,9 @@ def make_deploy_hook(site_id):
 @login_required
 def end_deploy_hook(site_id):
     site = site_or_404(site_id)
-    try:
-        deploy_hooks.delete_deploy_hook(console_actor(), site.id)
-    except PermissionDenied:
-        abort(403)
-    except ChomError as error:
-        flash(error.detail, "error")
-    else:
-        flash(f"The push-to-deploy URL of {site.domain} no longer works.", "success")
-    return redirect(url_for("web.show_site", site_id=site.id))
+    return _back_to_site(
+        site, lambda: deploy_hooks.delete_deploy_hook(console_actor(), site.id),
+        f"The push-to-deploy URL of {site.domain} no longer works.")
 
 
 @login_required
