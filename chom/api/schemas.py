@@ -245,6 +245,12 @@ class DeployHookOut(ma.Schema):
     token = fields.String(metadata={"description": "the secret in `url`"})
 
 
+class HookSkippedOut(ma.Schema):
+    skipped = fields.Boolean()
+    pushed = fields.String(metadata={"description": "the ref the push named"})
+    deploys = fields.String(metadata={"description": "the site's `git_ref`"})
+
+
 class OperationOut(ma.Schema):
     id = fields.UUID()
     site_id = fields.UUID(allow_none=True)

@@ -1,6 +1,6 @@
 """/sites and /operations."""
 
-from flask import jsonify, url_for
+from flask import jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from chom.api import schemas as s
@@ -135,10 +135,21 @@ def delete_deploy_hook(site_id):
 @blp.route("/deploy-hooks/<hook_token>", methods=["POST"])
 @blp.doc(security=[])
 @blp.response(202, s.envelope(s.OperationOut, "HookDeployEnvelope"))
+@blp.alt_response(200, schema=s.HookSkippedOut,
+                  description="a push to another branch or tag than the site deploys from")
 def deploy_from_hook(hook_token):
     """Deploy the site this push-to-deploy URL belongs to (no token: the URL is the
-    credential; any body is ignored). 404 for a URL that is not, or no longer, a site's."""
-    return {"data": deploy_hooks.deploy_from_hook(hook_token, request_info())}
+    credential). A JSON body's `ref` (a git host's push event: `refs/heads/main`) naming
+    another branch or tag than the site's `git_ref` deploys nothing (200); anything else in
+    the body is ignored. 404 for a URL that is not, or no longer, a site's."""
+    body = request.get_json(silent=True)
+    ref = body.get("ref") if isinstance(body, dict) else None
+    started = deploy_hooks.deploy_from_hook(hook_token, request_info(),
+                                            ref if isinstance(ref, str) else None)
+    if isinstance(started, deploy_hooks.Skipped):
+        return jsonify(s.HookSkippedOut().dump({"skipped": True, "pushed": started.pushed,
+                                                "deploys": started.deploys}))
+    return {"data": started}
 
 
 @blp.route("/sites/<site_id>/retry", methods=["POST"])

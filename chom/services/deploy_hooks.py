@@ -72,15 +72,37 @@ def delete_deploy_hook(actor: Actor, site_id) -> None:
     db.session.commit()
 
 
-def deploy_from_hook(token: str, request: RequestInfo) -> Operation:
+@dataclass(frozen=True)
+class Skipped:
+    """A push the site does not deploy from: another branch or tag than its `git_ref`."""
+
+    pushed: str
+    deploys: str
+
+
+def _pushed_name(ref: str) -> str:
+    for prefix in ("refs/heads/", "refs/tags/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ref
+
+
+def deploy_from_hook(token: str, request: RequestInfo,
+                     pushed_ref: str | None = None) -> Operation | Skipped:
     """Start the deploy of the site whose hook `token` is (`NotFound` for any other value;
-    `Conflict` when the site is not active)."""
+    `Conflict` when the site is not active). `pushed_ref` is the `ref` a git host's push
+    event names (`refs/heads/main`): a push to another branch or tag than the site's
+    `git_ref` deploys nothing (`Skipped`). Without a `git_ref` (the default branch, whose name
+    CHOM does not know) or a `pushed_ref`, every call deploys."""
     with unscoped():  # the token, not a scope, says which site
         site = db.session.scalar(select(Site).where(
             Site.deploy_hook_hash == _digest(token), Site.deleted_at.is_(None))) \
             if token.startswith(TOKEN_PREFIX) else None
         if site is None:
             raise NotFound("Deploy hook not found.")
+        wanted = (site.options or {}).get("git_ref")
+        if wanted and pushed_ref and _pushed_name(pushed_ref) != wanted:
+            return Skipped(pushed_ref, wanted)
         organization_id = db.session.scalar(
             select(Tenant.organization_id).where(Tenant.id == site.tenant_id))
         caller = HookCaller(organization_id, site.tenant_id, request)

@@ -132,6 +132,13 @@ def test_deploy_brings_a_laravel_site_to_its_branchs_new_commit(clean_app, regis
     operation = account.wait_for_operation(hooked.json["data"]["id"], timeout=120)
     assert operation["status"] == "succeeded", operation["log"]
     assert HOOKED_GREETING in _page(host, "deployed.example.com")
+    # A push to another branch deploys nothing.
+    operations = len(account.get(f"/api/v1/sites/{site_id}/operations").json["data"])
+    other = clean_app.test_client().post(urlsplit(hook_url).path,
+                                         json={"ref": "refs/heads/feature"})
+    assert other.status_code == 200 and other.json == {
+        "skipped": True, "pushed": "refs/heads/feature", "deploys": "main"}
+    assert len(account.get(f"/api/v1/sites/{site_id}/operations").json["data"]) == operations
     # Audited under the organization, with no user: the URL, not a member, asked for it.
     deploys = [entry for entry in account.get("/api/v1/audit-log").json["data"]
                if entry["action"] == "site.deploy"]
