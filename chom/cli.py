@@ -106,7 +106,7 @@ def vps_add(host, name, port, ssh_user, capacity, dedicated, transport, host_key
 def vps_check(name):
     """Check a VPS's stack again (nginx, a database, PHP-FPM, bash 4.4+) and record it."""
     try:
-        check = fleet.check_vps(fleet.vps_named(name))
+        check = fleet.check_vps(fleet.find_vps(name))
     except ChomError as error:
         _fail(error)
     for part, where in sorted(check.found.items()):

@@ -151,7 +151,7 @@ def test_vps_check_names_what_a_vps_lacks_and_records_it(cli, clean_app, tmp_pat
 
 def test_vps_check_of_an_unknown_name(cli):
     result = cli("vps", "check", "nowhere")
-    assert result.exit_code == 1 and "No VPS is named 'nowhere'" in result.output
+    assert result.exit_code == 1 and "No VPS named 'nowhere'" in result.output
 
 
 def test_vps_list_of_an_empty_fleet(cli):

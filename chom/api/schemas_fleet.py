@@ -13,6 +13,11 @@ from chom.services.domains import is_server_address
 CLI_ONLY_SETTINGS = ("ssh_key_path", "root")
 
 
+def _server_address(value: str) -> None:
+    if not is_server_address(value):
+        raise ma.ValidationError("An IP address or a host name.")
+
+
 class FleetVps(ma.Schema):
     id = fields.String()
     name = fields.String()
@@ -39,7 +44,7 @@ def fleet_row(usage) -> dict:
 class FleetVpsIn(StrictSchema):
     name = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Letters, digits, '.', '_' and '-' only."))
-    host = fields.String(required=True, validate=lambda value: _server_address(value))
+    host = fields.String(required=True, validate=_server_address)
     port = fields.Integer(load_default=22, validate=validate.Range(1, 65535))
     ssh_user = fields.String(load_default="root", validate=validate.Regexp(
         r"^[a-z_][a-z0-9_-]{0,31}$", error="A Unix user name."))
@@ -62,11 +67,6 @@ class FleetVpsIn(StrictSchema):
         taken = sorted(set(value) & set(CLI_ONLY_SETTINGS))
         if taken:
             raise ma.ValidationError(f"Not settable over the API: {', '.join(taken)}.")
-
-
-def _server_address(value: str) -> None:
-    if not is_server_address(value):
-        raise ma.ValidationError("An IP address or a host name.")
 
 
 class FleetVpsEnvelope(ma.Schema):

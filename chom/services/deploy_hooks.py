@@ -19,8 +19,7 @@ from chom.extensions import db
 from chom.models import Operation, Site, Tenant
 from chom.models.scoping import unscoped
 from chom.services import audit, site_operations
-from chom.services.errors import Conflict, NotFound
-from chom.services.lookup import get_or_not_found
+from chom.services.errors import NotFound
 from chom.services.tenancy import Actor, RequestInfo
 
 TOKEN_PREFIX = "chomdh_"
@@ -40,21 +39,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _live_site(actor: Actor, site_id) -> Site:
-    site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
-    if site.deleted_at is not None:
-        raise NotFound("Site not found.")
-    actor.require("sites:write")
-    return site
-
-
 def create_deploy_hook(actor: Actor, site_id) -> str:
     """A new push-to-deploy secret for a site that has something to deploy (`Conflict`
     otherwise); a previous one stops working. Returned once, never stored as given."""
-    site = _live_site(actor, site_id)
-    if not site_operations.can_deploy(site):
-        raise Conflict(f"This {site.type} site has nothing to deploy (Laravel sites deploy "
-                       "from their git repository).")
+    site = site_operations.live_site(actor, site_id, "sites:write")
+    site_operations.require_deployable(site)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     site.deploy_hook_hash = _digest(token)
     audit.record(actor, "site.deploy_hook_created", site, domain=site.domain)
@@ -64,7 +53,7 @@ def create_deploy_hook(actor: Actor, site_id) -> str:
 
 def delete_deploy_hook(actor: Actor, site_id) -> None:
     """End the site's push-to-deploy URL; `NotFound` when it has none."""
-    site = _live_site(actor, site_id)
+    site = site_operations.live_site(actor, site_id, "sites:write")
     if site.deploy_hook_hash is None:
         raise NotFound("This site has no deploy hook.")
     site.deploy_hook_hash = None

@@ -237,15 +237,6 @@ def check_vps(vps: VpsServer) -> StackCheck:
     return StackCheck(vps, found, missing_parts(found))
 
 
-def vps_named(name: str) -> VpsServer:
-    """The fleet VPS with this name (the CLI's way to name one); `NotFound` otherwise."""
-    with unscoped():
-        vps = db.session.scalar(select(VpsServer).where(VpsServer.name == name))
-    if vps is None:
-        raise NotFound(f"No VPS is named {name!r}.")
-    return vps
-
-
 def register_vps(
     *,
     name: str,

@@ -41,10 +41,7 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     only while it waits). `retry` re-runs the kind of the site's last failed operation. Raises
     `Conflict` when the site's status does not allow the action.
     """
-    site = get_or_not_found(Site, site_id, "Site")  # out of scope: 404 before 403
-    if site.deleted_at is not None:
-        raise NotFound("Site not found.")
-    actor.require("sites:delete" if action == "delete" else "sites:write")
+    site = live_site(actor, site_id, "sites:delete" if action == "delete" else "sites:write")
     if action == "retry":
         if site.status != "failed":
             raise Conflict(f"Only a failed site can be retried; this one is {site.status}.")
@@ -61,14 +58,29 @@ def request_operation(actor: Actor, site_id, action: str) -> Operation:
     return _start_once(actor, site, action, kind)
 
 
+def live_site(actor: Actor, site_id, permission: str) -> Site:
+    """The site (404 when out of scope or deleted, before any 403), if the actor's role
+    allows `permission`."""
+    site = get_or_not_found(Site, site_id, "Site")
+    if site.deleted_at is not None:
+        raise NotFound("Site not found.")
+    actor.require(permission)
+    return site
+
+
+def require_deployable(site: Site) -> None:
+    """`Conflict` unless the site has something to deploy."""
+    if not can_deploy(site):
+        raise Conflict(f"This {site.type} site has nothing to deploy (Laravel sites deploy "
+                       "from their git repository).")
+
+
 def start_deploy(actor, site: Site) -> Operation:
     """Start the deploy of an active site that has something to deploy (`Conflict`
     otherwise), for `actor` (a member, or a deploy hook's caller)."""
     if site.status != "active":
         raise Conflict(f"Cannot deploy a site that is {site.status}.")
-    if not can_deploy(site):
-        raise Conflict(f"This {site.type} site has nothing to deploy (Laravel sites deploy "
-                       "from their git repository).")
+    require_deployable(site)
     return _start_once(actor, site, "deploy", "deploy")
 
 

@@ -51,7 +51,8 @@ class CountingListener:
         self.socket.settimeout(0.2)
 
     def count(self) -> int:
-        with contextlib.suppress(TimeoutError):
+        """The connections made so far; the listener is closed after."""
+        with self.socket, contextlib.suppress(TimeoutError):
             while True:
                 self.socket.accept()[0].close()
                 self.accepted += 1
