@@ -31,11 +31,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from chom.integration.queue import build_queue
     from chom.integration.secrets import SecretBox
     from chom.log_context import configure_logging
-    from chom.models.transactions import end_reads_with_commit
+    from chom.models.transactions import begin_at_first_write
     from chom.observability import init_app as init_observability
     from chom.plugins import build_plugin_manager, observability_backends, site_types, transports
     from chom.reliability.breakers import database_breaker
-    from chom.reliability.database import guard_connections
+    from chom.reliability.database import check_on_checkout, guard_connections
     from chom.web import init_app as init_web
 
     # Tests and side-by-side installs keep their generated secrets in a folder of their own.
@@ -80,7 +80,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["chom_queue"] = build_queue(app)
     with app.app_context():
         guard_connections(db.engine, database_breaker(app))
-        end_reads_with_commit(db.engine)
+        check_on_checkout(db.engine)
+        begin_at_first_write(db.engine)
 
     request_scope.init_app(app)
     correlation.init_app(app)

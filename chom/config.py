@@ -41,9 +41,10 @@ def _instance_secret(instance_path: Path, name: str, make) -> str:
 
 
 def _engine_options(database_url: str) -> dict:
-    """Pre-ping (a restarted database costs no failed request); on a server database, a pool
-    as large as a worker's threads (gunicorn runs 8) with room to burst."""
-    options: dict = {"pool_pre_ping": True}
+    """On a server database, a pool as large as a worker's threads (gunicorn runs 8) with room
+    to burst. Connections are checked at checkout by `reliability.database.check_on_checkout`
+    (a restarted database costs no failed request), not by SQLAlchemy's pre-ping."""
+    options: dict = {}
     if not database_url.startswith("sqlite"):
         options["pool_size"] = int(os.environ.get("CHOM_DB_POOL_SIZE", "10"))
         options["max_overflow"] = int(os.environ.get("CHOM_DB_MAX_OVERFLOW", "20"))

@@ -1,56 +1,69 @@
-"""Transactions that only read end with COMMIT, so psycopg keeps its prepared statements.
+"""On PostgreSQL a transaction begins at its first statement that may write.
 
-psycopg prepares a statement once it has run five times on a connection, which spares
-PostgreSQL planning it again (the token look-up of every API request plans in about 0.5 ms). But
-psycopg forgets every prepared statement on `rollback()`, and every request's session ends with
-one, so nothing stayed prepared from one request to the next.
+psycopg begins a transaction before the first statement run on a connection (a BEGIN, one round
+trip) and SQLAlchemy ends it with COMMIT or ROLLBACK (another): two of the round trips of a
+request that only reads. A ROLLBACK also makes psycopg forget every statement it had prepared,
+so a query that ran on every request was planned again on every request.
 
-For a transaction that ran nothing but SELECTs, COMMIT and ROLLBACK end it alike: there is
-nothing to keep or undo, and the locks go either way. So when SQLAlchemy is about to roll back
-such a transaction, the connection commits it first and SQLAlchemy's rollback finds nothing left
-to end. Any other statement in the transaction (INSERT, UPDATE, DELETE, a SAVEPOINT, a CTE that
-might write) leaves the rollback exactly as it was. Two things this relies on, both true of CHOM
-today: no SELECT writes through a function (`set_config`, `setval`, ...), and nothing writes
-through a raw DBAPI cursor, which SQLAlchemy's events do not see.
+Here connections rest in psycopg's autocommit mode. A statement that only reads (a SELECT that
+locks nothing) runs as it comes; the first other one (INSERT, UPDATE, DELETE, a `WITH`, a
+SAVEPOINT, a SELECT ... FOR UPDATE) turns autocommit off just before it runs, so psycopg begins
+the transaction there, and SQLAlchemy's commit or rollback ends it as always. A connection goes
+back to autocommit when it is returned to the pool. A request that only read never began a
+transaction, so it sends neither BEGIN nor COMMIT, and its prepared statements stay.
+
+Under READ COMMITTED, PostgreSQL's default and CHOM's, every statement reads a snapshot of its
+own inside a transaction too, so a read that ran before the BEGIN saw what it would have seen
+inside it. What this relies on, all true of CHOM: no transaction asks for another isolation
+level, no SELECT writes or takes a lock through a function (`set_config`, `setval`,
+`pg_advisory_xact_lock`), and nothing writes through a raw DBAPI cursor (SQLAlchemy's events
+do not see it). A statement run with `stream_results` (a server-side cursor, which needs a
+transaction) begins one as a write does.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import re
 
-import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-_WROTE = "chom_transaction_may_write"
+_LOCKING = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
 
 
-def end_reads_with_commit(engine: Engine) -> None:
-    """On a psycopg (PostgreSQL) engine, end read-only transactions with COMMIT instead of
-    ROLLBACK. Other engines are left alone: only psycopg drops its statements on a rollback."""
+@functools.lru_cache(maxsize=2048)
+def only_reads(statement: str) -> bool:
+    """True for a SELECT that locks no row; anything else may write (or needs a transaction)."""
+    return statement.lstrip()[:6].upper() == "SELECT" and not _LOCKING.search(statement)
+
+
+def begin_at_first_write(engine: Engine) -> None:
+    """On a psycopg (PostgreSQL) engine, run reads in autocommit and begin each transaction at
+    its first statement that may write. Other engines are left alone."""
     if engine.dialect.driver != "psycopg":
         return
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.info[_WROTE] = False
-
     @event.listens_for(engine, "before_cursor_execute")
-    def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip()[:6].upper() != "SELECT":
-            conn.info[_WROTE] = True
-
-    @event.listens_for(engine, "rollback")
-    def _commit_if_read_only(conn: Connection) -> None:
-        if conn.info.get(_WROTE, True):
-            return
+    def _begin_before_a_write(conn, cursor, statement, parameters, context, executemany):
         dbapi_connection = conn.connection.dbapi_connection
-        # INTRANS only: a failed transaction (INERROR) is rolled back as usual.
-        if dbapi_connection is None \
-                or dbapi_connection.info.transaction_status != TransactionStatus.INTRANS:
+        if not dbapi_connection.autocommit:
+            return  # a transaction is open already (or a connection made before this ran)
+        options = context.execution_options if context is not None else {}
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # asked for by the caller: every statement on its own
+        if only_reads(statement) and not options.get("stream_results"):
             return
-        # A lost connection fails the commit; the rollback that follows then reports it.
-        with contextlib.suppress(psycopg.Error):
-            dbapi_connection.commit()
+        if dbapi_connection.info.transaction_status == TransactionStatus.IDLE:
+            dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
 
+    # New connections (after SQLAlchemy's own first-connect set-up) and returned ones, which
+    # were committed or rolled back; one that is closed or broken is left for the pool to discard.
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _rest_in_autocommit(dbapi_connection, connection_record):
+        if dbapi_connection is None or dbapi_connection.closed or dbapi_connection.autocommit:
+            return
+        if dbapi_connection.info.transaction_status == TransactionStatus.IDLE:
+            dbapi_connection.autocommit = True

@@ -1,7 +1,7 @@
 """Failures that mean a dependency is down — answered 503 "try again", never 500.
 
 PostgreSQL restarting or Redis unreachable is not a bug in CHOM: the request could not be
-served now and can be retried. Connections are checked before use (`pool_pre_ping`), so once
+served now and can be retried. Connections are checked before use (`check_on_checkout`), so once
 the dependency is back the next request succeeds without restarting the app.
 """
 

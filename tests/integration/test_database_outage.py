@@ -107,7 +107,7 @@ def test_requests_answer_503_while_postgres_is_down_and_recover_without_a_restar
     time.sleep(2)  # the reset timeout: the next request is let through (half-open)
     deadline = time.monotonic() + 10
     while (up := client.get("/api/v1/sites", headers=auth)).status_code != 200:
-        assert time.monotonic() < deadline, up.json  # pre-ping replaces the dead connections
+        assert time.monotonic() < deadline, up.json  # the checkout check replaces dead connections
         time.sleep(0.2)
     assert client.get("/api/v1/auth/me", headers=auth).json["data"]["user"]["email"] == \
         "o@outage.test"
