@@ -118,7 +118,12 @@ def init_app(app) -> None:
     if built is not None:
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
-        FlaskInstrumentor.instrument_app(app, tracer_provider=built)
+        from chom.tracing_setup import NO_METRICS
+
+        # No sqlcommenter: the SQL spans do not take comments, so its per-request context
+        # would be made for nothing.
+        FlaskInstrumentor.instrument_app(app, tracer_provider=built, meter_provider=NO_METRICS,
+                                         enable_commenter=False)
 
 
 def flush(timeout_millis: int = 30000) -> bool:

@@ -9,11 +9,17 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from sqlalchemy.engine import Engine
 
 LIBRARIES = (SQLAlchemyInstrumentor, RedisInstrumentor, RequestsInstrumentor)
+# CHOM's metrics are Prometheus'; the instrumentations' own OpenTelemetry metrics would only be
+# recorded into nothing, a cost on every request and query.
+NO_METRICS = NoOpMeterProvider()
 
 
 class CountingExporter(SpanExporter):
@@ -72,10 +78,13 @@ def instrument_libraries(provider: TracerProvider, engines: Sequence = ()) -> No
     into `provider`."""
     # Its declared range stops below SQLAlchemy 2.1, whose engine events it uses are unchanged;
     # tests/tracing checks the SQL spans arrive.
-    SQLAlchemyInstrumentor().instrument(tracer_provider=provider, engines=list(engines),
-                                        skip_dep_check=True)
+    SQLAlchemyInstrumentor().instrument(tracer_provider=provider, meter_provider=NO_METRICS,
+                                        engines=list(engines), skip_dep_check=True)
+    # Its "connect" span times taking a connection from the pool: no remote call, and one per
+    # unit of work, so it was as many spans as a request's queries. The statements' spans stay.
+    unwrap(Engine, "connect")
     RedisInstrumentor().instrument(tracer_provider=provider)
-    RequestsInstrumentor().instrument(tracer_provider=provider)
+    RequestsInstrumentor().instrument(tracer_provider=provider, meter_provider=NO_METRICS)
 
 
 def uninstrument_libraries() -> None:

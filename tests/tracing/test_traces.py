@@ -107,6 +107,8 @@ def test_creating_a_site_is_one_trace_from_request_to_every_step(
     # ...and in the worker, whose engine was made before its own tracing set-up.
     assert any(s.service == "chom-worker" and s.attributes.get("db.system") == "postgresql"
                and job in _ancestors(s, by_id) for s in mine)
+    # Statements, not the pool's checkouts (no remote call): no "connect" spans.
+    assert not [s for s in mine if s.name == "connect"]
     for span in mine:
         assert span is request or request in _ancestors(span, by_id), span.name
 
