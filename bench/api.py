@@ -13,6 +13,8 @@
    wrk thread owns connections/threads tokens and its requests rotate through them.
 3. Prints requests/s, p50 and p99 of both, and the ratio real / trivial; the setting reported
    is the one under which the REAL app did best (the trivial app is measured under it too).
+   A third server, `bench/chom_floor_app.py` (CHOM with the list's view swapped for the trivial
+   one), shows what CHOM's hooks and the token look-up cost before any work of the endpoint.
 
 Figures, not pass/fail: the goal is a ratio >= 50%. Exit status is 0 unless the benchmark
 itself could not run (a server did not start, wrk missing and not installable, non-2xx
@@ -386,6 +388,8 @@ def main() -> int:
             ("real", "wsgi:app", [], check_real),
             ("trivial", "trivial_app:app", ["--pythonpath", str(ROOT / "bench")],
              check_trivial),
+            ("floor", "chom_floor_app:app", ["--pythonpath", str(ROOT / "bench")],
+             check_trivial),
         ):
             server = Server(ref, SETTINGS[name], env, work / f"{name}-{kind}.log", extra)
             try:
@@ -407,7 +411,7 @@ def main() -> int:
                 sys.exit(f"bench: {kind} answered {r['non_2xx']} non-2xx responses")
 
     best = max(results, key=lambda n: results[n]["real"]["rps"])
-    real, trivial = results[best]["real"], results[best]["trivial"]
+    real, trivial, floor = (results[best][k] for k in ("real", "trivial", "floor"))
     ratio = real["rps"] / trivial["rps"]
     setting = " ".join(SETTINGS[best])
     print()
@@ -416,10 +420,12 @@ def main() -> int:
           f"(after {args.warmup} s warm-up), {args.connections} tokens")
     print(f"gunicorn (best for the real app): {setting}")
     print(f"  {'':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for kind, r in (("real", real), ("trivial", trivial)):
+    for kind, r in (("real", real), ("trivial", trivial), ("floor", floor)):
         print(f"  {kind:8} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}")
     print(f"  ratio real/trivial: {ratio:.1%} (goal >= 50%: "
           f"{'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"  floor (CHOM's hooks and token look-up, trivial view) / trivial: "
+          f"{floor['rps'] / trivial['rps']:.1%}; real / floor: {real['rps'] / floor['rps']:.1%}")
     print(f"markdown: | {time.strftime('%Y-%m-%d')} | {os.cpu_count()} cores | {setting} | "
           f"{trivial['rps']:.0f} | {trivial['p50_ms']:.1f} / {trivial['p99_ms']:.1f} | "
           f"{real['rps']:.0f} | {real['p50_ms']:.1f} / {real['p99_ms']:.1f} | {ratio:.0%} |")

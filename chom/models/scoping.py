@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -128,4 +129,24 @@ def _apply_scope(state: ORMExecuteState) -> None:
                 "select through the mapped classes, or run it under unscoped()"
             )
         return
-    state.statement = state.statement.options(*_scope_criteria(scope))
+    state.statement = _scoped_statement(state.statement, scope)
+
+
+# A statement with its criteria for each scope it ran in, kept as long as the statement lives.
+# A statement built once and run on every request (the site list's page) then stays the same
+# object per scope, and SQLAlchemy keeps its cache key instead of computing it on every run.
+# Statements built for one run are dropped with them.
+_SCOPES_PER_STATEMENT = 1024
+_scoped_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _scoped_statement(statement, scope: Scope):
+    by_scope = _scoped_statements.get(statement)
+    if by_scope is None:
+        by_scope = _scoped_statements[statement] = {}
+    scoped_statement = by_scope.get(scope)
+    if scoped_statement is None:
+        if len(by_scope) >= _SCOPES_PER_STATEMENT:
+            by_scope.clear()
+        scoped_statement = by_scope[scope] = statement.options(*_scope_criteria(scope))
+    return scoped_statement

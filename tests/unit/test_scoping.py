@@ -70,3 +70,25 @@ def test_core_statements_on_scoped_tables_are_refused_inside_a_scope(clean_app):
         assert db.session.scalars(select(Site.domain)).all() == ["a.example.com"]
         with unscoped():
             assert len(db.session.execute(select(sites.c.domain)).all()) == 2
+
+
+def test_a_statement_reused_across_scopes_gets_each_scopes_criteria(clean_app, monkeypatch):
+    from chom.models import scoping
+
+    (org_a, tenant_a), (org_b, tenant_b) = _two_tenants(clean_app)
+    scope_a, scope_b = _scope(org_a, tenant_a), _scope(org_b, tenant_b)
+    reused = select(Site.domain)  # built once, as a hot statement is
+    with clean_app.app_context():
+        for scope, domain in ((scope_a, "a.example.com"), (scope_b, "b.example.com"),
+                              (scope_a, "a.example.com"), (DENY_ALL, None),
+                              (scope_b, "b.example.com")):
+            with scoped(scope):
+                assert db.session.scalars(reused).all() == ([domain] if domain else [])
+        assert len(db.session.scalars(reused).all()) == 2  # the system scope: no criteria
+        # Past the bound on scopes kept per statement, criteria are made afresh, still right.
+        monkeypatch.setattr(scoping, "_SCOPES_PER_STATEMENT", 1)
+        for org, tenant, domain in ((org_a, tenant_a, "a.example.com"),
+                                    (org_b, tenant_b, "b.example.com")):
+            with scoped(_scope(org, tenant)):  # a new scope each time (another user)
+                assert db.session.scalars(reused).all() == [domain]
+        assert len(scoping._scoped_statements[reused]) == 1
