@@ -136,7 +136,7 @@ def _apply_scope(state: ORMExecuteState) -> None:
 # A statement built once and run on every request (the site list's page) then stays the same
 # object per scope, and SQLAlchemy keeps its cache key instead of computing it on every run.
 # Statements built for one run are dropped with them.
-_SCOPES_PER_STATEMENT = 1024
+_SCOPES_PER_STATEMENT = 128  # some 10 kB each
 _scoped_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
