@@ -41,21 +41,6 @@ from chom import create_app  # noqa: E402
 from chom.extensions import db  # noqa: E402
 from tests.fakes.otlp import OtlpCollector  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(master_pid: int) -> float:
-    """User + system CPU of gunicorn's workers (the master's children), from /proc."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -112,16 +97,13 @@ def main() -> int:
                                           work / f"{mode}{round_number}.log")
                 try:
                     server.wait_ready(tokens[0], api_bench.check_real)
-                    url = server.url + api_bench.PATH
                     if args.warmup:
-                        api_bench.run_wrk(wrk, url, lua, threads=args.threads,
-                                          connections=args.connections, seconds=args.warmup)
-                    cpu_before = _cpu_seconds(server.proc.pid)
-                    r = api_bench.run_wrk(wrk, url, lua, threads=args.threads,
-                                          connections=args.connections, seconds=args.duration)
-                    # CPU per request is steadier than req/s on a machine shared with others.
-                    r["cpu_ms"] = (_cpu_seconds(server.proc.pid) - cpu_before) * 1000 \
-                        / r["requests"]
+                        api_bench.run_wrk(wrk, server.url + api_bench.PATH, lua,
+                                          threads=args.threads, connections=args.connections,
+                                          seconds=args.warmup)
+                    r = api_bench.run_wrk_on(server, wrk, lua, threads=args.threads,
+                                             connections=args.connections,
+                                             seconds=args.duration)
                 finally:
                     server.stop()  # a clean stop flushes the batch processor
                 time.sleep(0.5)
