@@ -85,19 +85,22 @@ def test_reads_begin_no_transaction_and_writes_do(clean_app):
 def test_a_request_that_only_reads_sends_no_begin_or_commit(client, register):
     auth = register().headers
     assert client.get("/api/v1/sites", headers=auth).status_code == 200  # token's last use noted
-    sent: list[str] = []
+    sent: list[tuple[str, TransactionStatus]] = []
 
     def spy(conn, cursor, statement, *args):
-        sent.append(statement)
+        # After each statement: IDLE means it ran with no transaction open, so no BEGIN was
+        # sent before it (and there is none to COMMIT).
+        sent.append((statement, _status(conn)))
 
     with client.application.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", spy)
+    event.listen(engine, "after_cursor_execute", spy)
     try:
         assert client.get("/api/v1/sites", headers=auth).status_code == 200
     finally:
-        event.remove(engine, "before_cursor_execute", spy)
-    assert sent and all(only_reads(s) for s in sent), sent
+        event.remove(engine, "after_cursor_execute", spy)
+    assert sent and all(only_reads(statement) and status == TransactionStatus.IDLE
+                        for statement, status in sent), sent
     with client.application.app_context(), db.engine.connect() as conn:
         # The pooled connection the request used rests in autocommit, and idle.
         assert conn.connection.dbapi_connection.autocommit
