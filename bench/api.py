@@ -200,6 +200,17 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{parsed.database}"')
 
 
+def migrated_app(database_url: str, app_config: dict):
+    """Drop and re-create `database_url`, build its schema with the migrations, and return the
+    app made for it (to `seed`); its engine is disposed, so nothing stays connected."""
+    recreate_database(database_url)
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return app
+
+
 def seed(app) -> list[str]:
     """Bulk-insert the fleet and the tenants; return the plain API tokens, tenant by tenant."""
     start = utcnow() - timedelta(days=30)
@@ -366,11 +377,7 @@ def main() -> int:
         "RATELIMIT_STORAGE_URI": "memory://",
     }
     t0 = time.perf_counter()
-    recreate_database(DATABASE_URL)
-    app = create_app(app_config)
-    with app.app_context():
-        flask_migrate.upgrade()
-        db.engine.dispose()
+    app = migrated_app(DATABASE_URL, app_config)
     t1 = time.perf_counter()
     plains = seed(app)
     t2 = time.perf_counter()

@@ -34,11 +34,8 @@ os.environ.setdefault("CHOM_BENCH_DATABASE_URL",
                       "postgresql+psycopg://postgres@127.0.0.1:5432/chom_bench_tracing")
 
 import api as api_bench  # noqa: E402
-import flask_migrate  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
-from chom import create_app  # noqa: E402
-from chom.extensions import db  # noqa: E402
 from tests.fakes.otlp import OtlpCollector  # noqa: E402
 
 
@@ -62,13 +59,9 @@ def main() -> int:
         del os.environ[name]  # the seeding app is never traced
     database_url = api_bench.DATABASE_URL
     secret_key, fernet_key = secrets.token_hex(32), Fernet.generate_key().decode()
-    api_bench.recreate_database(database_url)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secret_key,
-                      "CHOM_ENCRYPTION_KEYS": fernet_key, "CHOM_JOB_MODE": "thread",
-                      "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://"})
-    with app.app_context():
-        flask_migrate.upgrade()
-        db.engine.dispose()
+    app = api_bench.migrated_app(database_url, {
+        "SECRET_KEY": secret_key, "CHOM_ENCRYPTION_KEYS": fernet_key, "CHOM_JOB_MODE": "thread",
+        "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://"})
     tokens = api_bench.seed(app)[: args.connections]
     work = Path(tempfile.mkdtemp(prefix="chom-bench-tracing-"))
     lua = api_bench.write_lua(work, tokens, args.threads)
