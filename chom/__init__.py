@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, plugins, queue, API, console and CLI."""
     from flask_talisman import Talisman
 
-    from chom import config, correlation, request_scope, tracing
+    from chom import config, correlation, rate_limits, request_scope, tracing
     from chom.api import BLUEPRINTS as API_BLUEPRINTS
     from chom.api import init_app as init_api
     from chom.cli import init_app as init_cli
@@ -56,6 +56,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
+    # Before the limiter's: Flask runs after-request hooks last registered, first.
+    app.after_request(rate_limits.retry_after_only_when_refused)
     limiter.init_app(app)
     csrf.init_app(app)
     # One per app: Talisman keeps its settings on the instance, not per app.

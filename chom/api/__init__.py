@@ -21,6 +21,7 @@ from chom.api import (
     views_webhooks,
 )
 from chom.api.schemas import Problem
+from chom.api.sessions import ConsoleOnlySessions
 from chom.services.errors import ChomError
 
 BLUEPRINTS = (views_auth.blp, views_sites.blp, views_backups.blp, views_account.blp,
@@ -53,6 +54,7 @@ def init_app(app) -> None:
     app.register_error_handler(ChomError, problems.from_service_error)
     app.register_error_handler(Exception, problems.internal_error)
     app.extensions["chom_api"] = api
+    app.session_interface = ConsoleOnlySessions()
     init_cors(app)
 
 

@@ -130,6 +130,18 @@ def test_api_limit_is_per_user(limited_app):
     assert_rate_limited(client.get("/api/v1/auth/me", headers=bob["headers"]))
 
 
+def test_counted_answers_carry_the_allowance_but_no_retry_after(limited_app):
+    client = limited_app.test_client()
+    dave = _register(client, ip="10.0.5.3", tag="dave")
+    answered = client.get("/api/v1/auth/me", headers=dave["headers"])
+    assert answered.status_code == 200
+    assert answered.headers["X-RateLimit-Limit"] == str(API)
+    assert answered.headers["X-RateLimit-Remaining"] == str(API - 1)
+    assert "Retry-After" not in answered.headers  # it would read as "come back later"
+    missing = client.get(f"/api/v1/sites/{uuid.uuid4()}", headers=dave["headers"])
+    assert missing.status_code == 404 and "Retry-After" not in missing.headers
+
+
 def test_api_limit_follows_the_user_across_addresses(limited_app):
     client = limited_app.test_client()
     carol = _register(client, ip="10.0.6.1", tag="carol")
