@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, plugins, queue, API, console and CLI."""
     from flask_talisman import Talisman
 
-    from chom import config, correlation, rate_limits, request_scope, tracing
+    from chom import config, correlation, rate_limits, request_scope, text_input, tracing
     from chom.api import BLUEPRINTS as API_BLUEPRINTS
     from chom.api import init_app as init_api
     from chom.cli import init_app as init_cli
@@ -87,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     request_scope.init_app(app)
     correlation.init_app(app)
+    text_input.init_app(app)
     init_api(app)
     for blueprint in API_BLUEPRINTS:
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF to defend against

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
@@ -54,10 +55,12 @@ def problem(
     return response
 
 
-def _title_of(status: int) -> str:
-    from http import HTTPStatus
+# RFC 9110's names where Python's table still has the older ones.
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
-    return HTTPStatus(status).phrase
+
+def _title_of(status: int) -> str:
+    return _TITLES.get(status) or HTTPStatus(status).phrase
 
 
 def from_service_error(error: errors.ChomError) -> Response:
@@ -111,7 +114,7 @@ def from_http_exception(error: HTTPException) -> Response:
     if status == 422 and "messages" in data:
         return problem(
             422,
-            "Unprocessable Content",
+            _title_of(422),
             "The request has invalid fields.",
             "validation-failed",
             errors=_flatten_validation(data["messages"]),

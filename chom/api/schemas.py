@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from chom.models import SITE_STATUSES
 from chom.services.domains import InvalidDomain, normalize_domain
+from chom.services.lookup import MAX_PAGE
 from chom.services.policy import ALL_PERMISSIONS
 from chom.services.sites import MAX_BULK
 
@@ -151,7 +152,7 @@ class ContentUpload(ma.Schema):
 
 
 class PageArgs(ma.Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=25, validate=validate.Range(1, 100))
 
 

@@ -13,6 +13,9 @@ from chom.services.errors import NotFound
 
 T = TypeVar("T")
 
+# Far past any tenant's last page; it keeps row offsets within PostgreSQL's integer.
+MAX_PAGE = 100_000
+
 
 def get_or_not_found(model: type[T], id_value, what: str | None = None) -> T:
     """The row of `model` with this id in the current scope, else `NotFound`."""

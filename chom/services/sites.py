@@ -31,6 +31,7 @@ from chom.services.provisioning import enqueue_operations
 from chom.services.site_operations import new_operation, start_operation
 from chom.services.site_profile import site_context
 from chom.services.tenancy import Actor
+from chom.services.text import UNSTORABLE_MESSAGE, unstorable_fields
 
 
 @dataclass(frozen=True)
@@ -188,24 +189,13 @@ def _validate_type_and_options(
     for problem in problems:
         field = ".".join(["options", *map(str, problem.path)])
         errors.setdefault(field, []).append(problem.message)
-    for field in _fields_with_nul(options, "options"):
-        # Options end up in files and command lines on the VPS, which cannot hold a NUL.
-        errors.setdefault(field, []).append("NUL characters are not allowed.")
+    for field in unstorable_fields(options, "options"):
+        # Options end up in files and command lines on the VPS (jobs and the console call
+        # here too, not only the API's edge).
+        errors.setdefault(field, []).append(UNSTORABLE_MESSAGE)
     if errors:
         raise ValidationFailed(errors)
     return site_type, php_version
-
-
-def _fields_with_nul(value, field: str) -> list[str]:
-    if isinstance(value, str):
-        return [field] if "\x00" in value else []
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return []
-    return [found for key, item in items for found in _fields_with_nul(item, f"{field}.{key}")]
 
 
 def _domains_taken(domains: list[str]) -> list[str]:

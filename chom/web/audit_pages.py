@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from chom.services import audit, tenants
 from chom.services.errors import PermissionDenied
-from chom.web.context import console_actor
+from chom.web.context import console_actor, page_number
 
 PER_PAGE = 50
 
@@ -37,12 +37,8 @@ def audit_log():
     filters = {key: request.args.get(key, "").strip()
                for key in ("action", "tenant_id", "since", "until")}
     try:
-        page_number = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page_number = 1
-    try:
         page = audit.list_entries(
-            actor, page=page_number, per_page=PER_PAGE,
+            actor, page=page_number(), per_page=PER_PAGE,
             action=filters["action"][:80] or None,
             tenant_id=_uuid(filters["tenant_id"]),
             since=_day(filters["since"]), until=_day(filters["until"], end=True))

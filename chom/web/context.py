@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from chom.models.scoping import enter_scope
 from chom.services.errors import ChomError, NotFound, PermissionDenied, ValidationFailed
+from chom.services.lookup import MAX_PAGE
 from chom.services.tenancy import RequestInfo, resolve_actor
 
 
@@ -49,3 +50,11 @@ def act_then_redirect(action: Callable, success: str, back_to: str):
     else:
         flash(success, "success")
     return redirect(back_to)
+
+
+def page_number() -> int:
+    """The `?page=` of a console list: 1 when absent or not a number, at most `MAX_PAGE`."""
+    try:
+        return min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
+    except ValueError:
+        return 1

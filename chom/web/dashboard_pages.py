@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from chom.services import alerts, backups, site_operations, sites, tenants
 from chom.services.errors import ChomError, NotFound, ObservabilityUnavailable
-from chom.web.context import console_actor
+from chom.web.context import console_actor, page_number
 from chom.web.site_alerts import AlertsPanel
 
 SITE_STATUSES = ("pending", "provisioning", "active", "failed", "suspended", "deleting",
@@ -56,13 +56,6 @@ def dashboard():
                            alerts=_alerts_panel(actor))
 
 
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @login_required
 def site_list():
     """The tenant's sites, searched by domain and filtered by status and type."""
@@ -72,7 +65,7 @@ def site_list():
     # Unknown filter values are ignored rather than answered with an error page.
     status = filters["status"] if filters["status"] in SITE_STATUSES else None
     type_ = filters["type"] if filters["type"] in {name for name, _, _ in types} else None
-    page = sites.list_sites(actor, page=_page_number(), per_page=PER_PAGE, status=status,
+    page = sites.list_sites(actor, page=page_number(), per_page=PER_PAGE, status=status,
                             type=type_, search=filters["q"][:253] or None)
     return render_template("sites.html", actor=actor, page=page, filters=filters,
                            statuses=SITE_STATUSES, site_types=types,

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from chom.extensions import db
 from chom.models import Site
+from chom.services.text import UNSTORABLE_MESSAGE
 
 
 @pytest.mark.parametrize("domain, stored", [
@@ -63,7 +64,7 @@ def test_type_php_and_options_are_validated(register, local_vps):
     nul = account.create_site("f.example.com", type="html",
                               options={"index_html": "<h1>a\u0000b</h1>"})
     assert nul.status_code == 422
-    assert nul.json["errors"] == {"options.index_html": ["NUL characters are not allowed."]}
+    assert nul.json["errors"] == {"options.index_html": [UNSTORABLE_MESSAGE]}
     wp_nul = account.create_site("g.example.com", type="wordpress",
                                  options={"site_title": "x\u0000"}, dry_run=True)
     assert wp_nul.status_code == 422 and "options.site_title" in wp_nul.json["errors"]
