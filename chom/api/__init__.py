@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, request
 from flask_cors import CORS
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
@@ -20,6 +21,7 @@ from chom.api import (
     views_team,
     views_webhooks,
 )
+from chom.api.auth import authenticate_first
 from chom.api.schemas import Problem
 from chom.api.sessions import ConsoleOnlySessions
 from chom.services.errors import ChomError
@@ -29,13 +31,29 @@ BLUEPRINTS = (views_auth.blp, views_sites.blp, views_backups.blp, views_account.
               views_webhooks.blp, views_observability.blp, views_fleet.blp)
 
 
+API_BLUEPRINT_NAMES = frozenset(blueprint.name for blueprint in BLUEPRINTS)
+
+
 class ChomApi(Api):
-    """flask-smorest's Api, answering errors as RFC 9457 problem+json."""
+    """flask-smorest's Api, answering errors as RFC 9457 problem+json, and documenting them so."""
 
     ERROR_SCHEMA = Problem
 
     def handle_http_exception(self, error: HTTPException):
         return problems.from_http_exception(error)
+
+    def _register_responses(self):
+        # flask-smorest documents its error responses with the content type of its answers.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = problems.PROBLEM_CONTENT_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
+
+
+def _authenticate_api_requests():
+    if request.blueprint in API_BLUEPRINT_NAMES and request.method != "OPTIONS":
+        authenticate_first(current_app.view_functions[request.endpoint])
 
 
 def init_app(app) -> None:
@@ -48,12 +66,18 @@ def init_app(app) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
     )
+    api.spec.components.security_scheme(
+        "alertmanagerToken",
+        {"type": "http", "scheme": "bearer",
+         "description": "`CHOM_ALERTMANAGER_WEBHOOK_TOKEN`, for Alertmanager's webhook"},
+    )
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_error_handler(ChomError, problems.from_service_error)
     app.register_error_handler(Exception, problems.internal_error)
     app.extensions["chom_api"] = api
+    app.before_request(_authenticate_api_requests)
     app.session_interface = ConsoleOnlySessions()
     init_cors(app)
 

@@ -63,6 +63,32 @@ def current_actor() -> Actor:
     return actor
 
 
+def without_api_token(blp, *, security: list | None = None, proof=None):
+    """Mark a view that answers without an API token: anyone may call it (health, register),
+    or it proves its caller its own way (a signature, a secret in its URL or header). Its
+    OpenAPI operation says so with `security` (none by default). `proof`, when given, checks
+    the caller before the input is read, as the token is for every other API view
+    (`authenticate_first`)."""
+
+    def mark(view):
+        documented = blp.doc(security=security or [])(view)
+        documented.chom_without_api_token = True
+        documented.chom_caller_proof = proof
+        return documented
+
+    return mark
+
+
+def authenticate_first(view) -> None:
+    """Authenticate the request for `view` before any input is read: its bearer token (401, or
+    404 for a tenant out of reach), or its own `proof` when it is marked `without_api_token`.
+    One check for every endpoint."""
+    if not getattr(view, "chom_without_api_token", False):
+        current_actor()
+    elif view.chom_caller_proof is not None:
+        view.chom_caller_proof()
+
+
 def rate_limit_key() -> str:
     """Per user when a valid token is sent, else per client address."""
     grant = token_grant()

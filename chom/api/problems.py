@@ -13,6 +13,7 @@ from chom.services import errors, outages
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://chom.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 # Each service error, the status it answers and its problem type slug.
 SERVICE_ERRORS: dict[type[errors.ChomError], tuple[int, str]] = {
@@ -49,7 +50,7 @@ def problem(
     if errors:
         body["errors"] = errors
     body.update(extra)
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -3,7 +3,7 @@
 from flask_smorest import Blueprint
 
 from chom.api import schemas as s
-from chom.api.auth import current_actor
+from chom.api.auth import current_actor, without_api_token
 from chom.api.limits import api_limit, auth_limit, login_account_limit, sensitive_limit
 from chom.services import accounts, two_factor
 
@@ -16,6 +16,7 @@ def _user_out(user, role):
 
 
 @blp.route("/register", methods=["POST"])
+@without_api_token(blp)
 @auth_limit
 @blp.arguments(s.RegisterIn)
 @blp.response(201, s.envelope(s.AuthResult, "AuthResultEnvelope"))
@@ -27,6 +28,7 @@ def register(body):
 
 
 @blp.route("/login", methods=["POST"])
+@without_api_token(blp)
 @auth_limit
 @login_account_limit
 @blp.arguments(s.LoginIn)

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from chom.api import backup_schemas as b
 from chom.api import schemas as s
-from chom.api.auth import current_actor
+from chom.api.auth import current_actor, without_api_token
 from chom.api.limits import api_limit
 from chom.services import backups
 
@@ -66,7 +66,8 @@ def delete_backup(site_id, backup_id):
 
 
 @blp.route("/backup-downloads/<token>", methods=["GET"])
-@blp.doc(security=[], responses={"200": {"description": "the part's bytes"}})
+@without_api_token(blp)  # the signed token in its URL
+@blp.doc(responses={"200": {"description": "the part's bytes"}})
 def download_backup_part(token):
     """One part of a backup kept in the backup directory (no S3): the link in a backup's
     `download_urls`. The signed token is the credential, as a presigned S3 URL is, and

@@ -3,6 +3,7 @@
 from flask_smorest import Blueprint
 
 from chom.api import schemas as s
+from chom.api.auth import without_api_token
 from chom.extensions import limiter
 from chom.services.health import check_health
 
@@ -10,6 +11,7 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health")
 
 
 @blp.route("/health", methods=["GET"])
+@without_api_token(blp)
 @limiter.exempt
 @blp.response(200, s.HealthOut)
 @blp.alt_response(503, schema=s.HealthOut, description="down")

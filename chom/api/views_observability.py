@@ -3,7 +3,7 @@
 from flask_smorest import Blueprint
 
 from chom.api import schemas_observability as s
-from chom.api.auth import current_actor
+from chom.api.auth import current_actor, without_api_token
 from chom.api.limits import api_limit
 from chom.extensions import limiter
 from chom.services import alerts
@@ -80,6 +80,7 @@ def expire_silence(site_id, silence_id):
 
 
 @blp.route("/observability/health", methods=["GET"])
+@without_api_token(blp)
 @limiter.exempt
 @blp.response(200, s.ObservabilityHealthOut)
 def observability_health():
@@ -88,6 +89,7 @@ def observability_health():
 
 
 @blp.route("/observability/health/<component>", methods=["GET"])
+@without_api_token(blp)
 @limiter.exempt
 @blp.response(200, s.ComponentHealth)
 def component_health(component):

@@ -4,7 +4,7 @@ from flask import jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from chom.api import schemas as s
-from chom.api.auth import current_actor, request_info
+from chom.api.auth import current_actor, request_info, without_api_token
 from chom.api.limits import api_limit
 from chom.services import content, deploy_hooks
 from chom.services import site_operations as operations
@@ -133,7 +133,7 @@ def delete_deploy_hook(site_id):
 
 
 @blp.route("/deploy-hooks/<hook_token>", methods=["POST"])
-@blp.doc(security=[])
+@without_api_token(blp)  # the secret is in its URL
 @blp.response(202, s.envelope(s.OperationOut, "HookDeployEnvelope"))
 @blp.alt_response(200, schema=s.HookSkippedOut,
                   description="a push to another branch or tag than the site deploys from")

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from chom.api import schemas as s
 from chom.api import schemas_team as t
-from chom.api.auth import current_actor, request_info, token_grant
+from chom.api.auth import current_actor, request_info, token_grant, without_api_token
 from chom.api.limits import api_limit, auth_limit, reset_account_limit, sensitive_limit
 from chom.models.base import utcnow
 from chom.services import accounts, invitations, members, organizations, password_reset
@@ -63,6 +63,7 @@ def revoke_invitation(invitation_id):
 
 
 @blp.route("/invitations/accept", methods=["POST"])
+@without_api_token(blp, security=[{}, {"bearerAuth": []}])  # with a token, or without
 @auth_limit
 @blp.arguments(t.AcceptIn)
 @blp.response(201, s.envelope(t.AcceptOut, "AcceptEnvelope"))
@@ -136,6 +137,7 @@ def update_organization(body):
 
 
 @blp.route("/auth/password/forgot", methods=["POST"])
+@without_api_token(blp)
 @auth_limit
 @reset_account_limit
 @blp.arguments(t.ForgotIn)
@@ -146,6 +148,7 @@ def forgot_password(body):
 
 
 @blp.route("/auth/password/reset", methods=["POST"])
+@without_api_token(blp)
 @auth_limit
 @blp.arguments(t.ResetIn)
 @blp.response(204)

@@ -104,3 +104,44 @@ def test_documented_responses_use_real_statuses(spec):
     assert "201" in register
     health = spec["paths"]["/api/v1/health"]["get"]["responses"]
     assert {"200", "503"} <= set(health)
+
+
+def test_error_responses_are_documented_as_problem_json(spec):
+    responses = spec["components"]["responses"]
+    assert {"DEFAULT_ERROR", "UNPROCESSABLE_ENTITY"} <= set(responses)
+    for name, response in responses.items():
+        assert set(response["content"]) == {"application/problem+json"}, name
+
+
+def _operations(spec):
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method.upper() in HTTP_METHODS:
+                yield path, method.upper(), operation.get("security", spec["security"])
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "0b7f4c5e-4a4e-4c36-9d0f-3f5f1a2b9c10", path)
+
+
+def test_every_operation_needing_a_token_refuses_without_one_before_reading_input(app, spec):
+    """Authentication comes first and in one place: a bogus body without a token is a 401,
+    never a 422 that would parse input for nobody; the operations documented as answering
+    without an API token are exactly those that do."""
+    client = app.test_client()
+    secured, open_ = [], []
+    for path, method, security in _operations(spec):
+        body = {"json": {"bogus": 1}} if method in {"POST", "PUT", "PATCH"} else {}
+        answered = client.open(_concrete(path), method=method, **body)
+        assert answered.status_code != 500, f"{method} {path}"
+        if {"bearerAuth": []} in security and {} not in security:
+            assert answered.status_code == 401, f"{method} {path}: {answered.status_code}"
+            assert answered.json["type"].endswith("/not-authenticated")
+            assert answered.headers["WWW-Authenticate"] == "Bearer"
+            secured.append(path)
+        elif security == [{"alertmanagerToken": []}]:
+            assert answered.status_code == 401, f"{method} {path}"  # its own secret
+        else:
+            assert answered.status_code != 401, f"{method} {path} documents no token needed"
+            open_.append(path)
+    assert len(secured) > 40 and len(open_) == 11
