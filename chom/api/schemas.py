@@ -7,6 +7,7 @@ from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from chom.models import SITE_STATUSES
+from chom.services.accounts import MIN_PASSWORD_LENGTH
 from chom.services.domains import InvalidDomain, normalize_domain
 from chom.services.lookup import MAX_PAGE
 from chom.services.policy import ALL_PERMISSIONS
@@ -29,6 +30,14 @@ class Domain(fields.String):
             raise ma.ValidationError(str(error)) from error
 
 
+def new_password(**kwargs) -> fields.String:
+    """A password being chosen. The accounts service judges it (length, strength) and names
+    what is wrong; the document states its minimum length."""
+    metadata = {"minLength": MIN_PASSWORD_LENGTH, **kwargs.pop("metadata", {})}
+    return fields.String(load_only=True, validate=validate.Length(max=1024), metadata=metadata,
+                         **kwargs)
+
+
 def envelope(schema: type[ma.Schema] | ma.Schema, name: str, *, many: bool = False):
     """`{"data": ...}` around a schema, named for the OpenAPI components."""
     return ma.Schema.from_dict(
@@ -44,7 +53,7 @@ class RegisterIn(StrictSchema):
     organization = fields.String(required=True, validate=validate.Length(1, 200))
     name = fields.String(required=True, validate=validate.Length(1, 200))
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+    password = new_password(required=True)
 
 
 class LoginIn(StrictSchema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chom.api.schemas import StrictSchema
+from chom.api.schemas import StrictSchema, new_password
 from chom.models.users import ROLES
 from chom.services.invitations import INVITABLE_ROLES
 
@@ -46,8 +46,7 @@ class AcceptIn(StrictSchema):
     token = fields.String(required=True, validate=validate.Length(1, 200))
     name = fields.String(validate=validate.Length(1, 200),
                          metadata={"description": "for a new account"})
-    password = fields.String(load_only=True, validate=validate.Length(max=1024),
-                             metadata={"description": "for a new account"})
+    password = new_password(metadata={"description": "for a new account"})
 
 
 class AcceptOut(ma.Schema):
@@ -99,4 +98,4 @@ class ForgotIn(StrictSchema):
 
 class ResetIn(StrictSchema):
     token = fields.String(required=True, validate=validate.Length(1, 500))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+    password = new_password(required=True)

@@ -7,6 +7,8 @@ import re
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
+from chom.services.accounts import MIN_PASSWORD_LENGTH
+
 OPENAPI_ENDPOINT = "api-docs.openapi_json"
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -82,6 +84,7 @@ def test_registration_body_references_its_schema(spec):
     assert ref.startswith("#/components/schemas/")
     assert set(schema["required"]) == {"organization", "name", "email", "password"}
     assert schema["properties"]["password"].get("writeOnly") is True
+    assert schema["properties"]["password"]["minLength"] == MIN_PASSWORD_LENGTH
 
 
 def test_strict_bodies_forbid_unknown_properties(spec):
