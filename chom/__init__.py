@@ -55,6 +55,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
+    # Request metrics before any hook that may refuse a request (rate limit, authentication,
+    # bad input): Flask runs before-request hooks in order, and a request whose start was never
+    # recorded is not counted.
+    init_observability(app)
     login_manager.init_app(app)
     # Before the limiter's: Flask runs after-request hooks last registered, first.
     app.after_request(rate_limits.retry_after_only_when_refused)
@@ -92,6 +96,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in API_BLUEPRINTS:
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF to defend against
     init_web(app)
-    init_observability(app)
     init_cli(app)
     return app

@@ -189,3 +189,20 @@ def test_a_failing_source_is_reported_down_and_the_scrape_still_answers(make_app
     assert value(text, "chom_metrics_source_up", source="database") == 1
     assert value(text, "chom_queue_depth", queue="chom") is None
     assert value(text, "chom_sites", type="html", status="active") == 0
+
+
+def test_refused_requests_are_counted_too(make_app):
+    """Refusals by the hooks before any view (rate limit, authentication, unstorable input)
+    are requests like any other: counted under their rule with their status."""
+    client = make_app(CHOM_RATE_LIMIT_AUTH="1/minute").test_client()
+    client.get(f"/api/v1/sites/{uuid.uuid4()}")  # no token: 401
+    client.get("/api/v1/sites?type=a%00")  # NUL: 422, before authentication
+    for _ in range(2):  # the second is over the limit: 429
+        client.post("/api/v1/auth/login", json={"email": "x@example.com", "password": "x"})
+    counts = [s for s in samples(scrape(client).get_data(as_text=True))[
+        "chom_http_request_duration_seconds"] if s.name.endswith("_count")]
+    seen = {(s.labels["url_rule"], s.labels["status"]): s.value for s in counts}
+    assert seen[("/api/v1/sites/<site_id>", "401")] == 1
+    assert seen[("/api/v1/sites", "422")] == 1
+    assert seen[("/api/v1/auth/login", "401")] == 1
+    assert seen[("/api/v1/auth/login", "429")] == 1
