@@ -60,9 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # recorded is not counted.
     init_observability(app)
     login_manager.init_app(app)
-    # Before the limiter's: Flask runs after-request hooks last registered, first.
-    app.after_request(rate_limits.retry_after_only_when_refused)
-    limiter.init_app(app)
+    rate_limits.init_app(app, limiter)
     csrf.init_app(app)
     # One per app: Talisman keeps its settings on the instance, not per app.
     app.extensions["chom_talisman"] = Talisman(

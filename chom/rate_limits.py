@@ -3,7 +3,7 @@ time (so tests and benchmarks can raise them) and the log-in account key."""
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 
 def setting(name: str):
@@ -19,15 +19,27 @@ def login_account_key() -> str:
     return f"account:{str(email).strip().lower()}"
 
 
-# Where `Retry-After` means "ask again later" (RFC 6585 §4, RFC 9110 §15.6.4). On a redirect
-# it would ask the browser to wait before following it.
-RETRY_AFTER_STATUSES = frozenset({429, 503})
-
-
-def retry_after_only_when_refused(response):
-    """Flask-Limiter sets `Retry-After` (its window's reset) on every response it counts, 200s
-    included; keep it only where it means something. Registered before the limiter, so Flask
-    runs it after the limiter's own hook."""
-    if response.status_code not in RETRY_AFTER_STATUSES:
-        response.headers.pop("Retry-After", None)
+def _remember_own_retry_after(response):
+    g.chom_own_retry_after = response.headers.get("Retry-After")
     return response
+
+
+def _retry_after_only_when_limited(response):
+    if response.status_code != 429:  # the limiter's reset means nothing for other answers
+        own = g.pop("chom_own_retry_after", None)
+        if own is None:
+            response.headers.pop("Retry-After", None)
+        else:
+            response.headers["Retry-After"] = own
+    return response
+
+
+def init_app(app, limiter) -> None:
+    """Bind `limiter` to `app`, keeping its `Retry-After` for 429s only. Flask-Limiter sets the
+    header (its window's reset, or the later of that and the answer's own) on every answer it
+    counts: a 200 would read "come back later", a redirect "wait before following", and a 503's
+    own advice would grow to the window's end. Flask runs after-request hooks last registered,
+    first: the answer's own value is noted before the limiter's hook, and put back after it."""
+    app.after_request(_retry_after_only_when_limited)
+    limiter.init_app(app)
+    app.after_request(_remember_own_retry_after)

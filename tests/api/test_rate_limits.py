@@ -142,6 +142,42 @@ def test_counted_answers_carry_the_allowance_but_no_retry_after(limited_app):
     assert missing.status_code == 404 and "Retry-After" not in missing.headers
 
 
+def test_retry_after_is_the_limiters_on_429_and_the_answers_own_otherwise(app, redis_db,
+                                                                        tmp_path):
+    from flask import redirect
+
+    from chom.extensions import limiter
+
+    limited = create_app(base_config(tmp_path, RATELIMIT_STORAGE_URI=TEST_REDIS_URL))
+    answers = {
+        "busy": lambda: ("", 503, {"Retry-After": "7"}),  # its own advice stands
+        "down": lambda: ("", 503),  # none of its own: none at all
+        "moved": lambda: redirect("/elsewhere"),
+        "fine": lambda: "ok",
+    }
+    for name, answer in answers.items():
+        limited.add_url_rule(f"/probe/{name}", name, limiter.limit("2/minute")(answer))
+    client = limited.test_client()
+    assert client.get("/probe/busy").headers["Retry-After"] == "7"
+    for name in ("down", "moved", "fine"):
+        answered = client.get(f"/probe/{name}")
+        assert "X-RateLimit-Limit" in answered.headers  # counted by the limiter
+        assert "Retry-After" not in answered.headers, name
+    client.get("/probe/fine")
+    refused = client.get("/probe/fine")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_a_503_without_advice_of_its_own_gets_none_from_the_limiter(clean_app, limited_app):
+    client = limited_app.test_client()
+    erin = _register(client, ip="10.0.5.4", tag="erin")
+    answered = client.post("/api/v1/sites", headers=erin["headers"],
+                           json={"domain": "nowhere.example.com", "type": "html"})
+    assert answered.status_code == 503  # no VPS with room
+    assert "X-RateLimit-Limit" in answered.headers
+    assert "Retry-After" not in answered.headers
+
+
 def test_api_limit_follows_the_user_across_addresses(limited_app):
     client = limited_app.test_client()
     carol = _register(client, ip="10.0.6.1", tag="carol")
