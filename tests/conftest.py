@@ -27,7 +27,7 @@ TEST_DATABASE_URL = os.environ.get(
 )
 TEST_REDIS_URL = os.environ.get("CHOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 # The real SMTP server (aiosmtpd) and the `mailbox` fixture, for every test that reads mail.
-pytest_plugins = ["tests.mail"]
+pytest_plugins = ["tests.mail", "tests.fuzzing"]
 
 PASSWORD = "correct horse battery staple"
 # One key for every app of a test run, as for every process of one deployment.

@@ -7,23 +7,14 @@ domain's grammar, a password's length, a code's validity) rightly refuse some sc
 input with 422; and `not_a_server_error`, replaced by the check below that lets through the
 documented 503s (no capacity, no mail or observability backend configured here).
 
-The requests go to an app of their own whose jobs go to a Redis queue no worker reads, so what
-they set in motion (provisioning, webhook deliveries, backups) never runs: nothing generated
+The requests go to an app whose jobs are never run (`tests/fuzzing.py`): nothing generated
 leaves the machine, and the run tests the API, not the fleet."""
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-import redis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from rq import Queue
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
-
-from chom import create_app
-from tests.conftest import TEST_REDIS_URL, base_config, stripe_config
 
 EXAMPLES_PER_OPERATION = 40
 
@@ -37,44 +28,6 @@ def _two_factor_for_all(case) -> bool:
 # past "not found" into their work. Left random where the real row would end the run: deleting
 # the site or the only tenant. A spare token stands in for the owner's own.
 KEEP_RANDOM = {("DELETE", "/api/v1/sites/{site_id}"), ("DELETE", "/api/v1/tenants/{tenant_id}")}
-
-
-@pytest.fixture
-def unworked_app(app, stripe_server, tmp_path):
-    """An app on the suite's database whose jobs wait in a queue of their own, never run."""
-    name = f"chom-fuzz-unworked-{uuid.uuid4().hex[:8]}"
-    fuzzed = create_app(base_config(tmp_path, CHOM_JOB_MODE="rq", REDIS_URL=TEST_REDIS_URL,
-                                    CHOM_QUEUE_NAME=name, **stripe_config(stripe_server)))
-    yield fuzzed
-    connection = redis.Redis.from_url(TEST_REDIS_URL)
-    queue = Queue(name, connection=connection)
-    assert queue.count > 0  # work was accepted, and its jobs stayed unrun
-    queue.empty()
-    queue.delete(delete_jobs=True)
-    connection.close()
-
-
-@pytest.fixture
-def owner(register):
-    return register("Fuzz")
-
-
-@pytest.fixture
-def known_ids(owner, local_vps) -> dict[str, str]:
-    """Real rows of the owner's for the generated paths to name, made on the suite's app (its
-    jobs do run: the site is provisioned on a local VPS)."""
-    site = owner.create_site("fuzz.example.com")
-    assert site.status_code == 202, site.json
-    operation_id = site.json["meta"]["operation_id"]
-    assert owner.wait_for_operation(operation_id)["status"] == "succeeded"
-    channel = owner.post("/api/v1/notification-channels",
-                         json={"kind": "webhook", "target": "http://127.0.0.1:9/fuzz"})
-    assert channel.status_code == 201, channel.json
-    spare = owner.post("/api/v1/tokens", json={"name": "spare", "abilities": ["*"]})
-    assert spare.status_code == 201, spare.json
-    return {"site_id": site.json["data"]["id"], "operation_id": operation_id,
-            "tenant_id": owner.tenant_id, "channel_id": channel.json["data"]["id"],
-            "token_id": spare.json["data"]["id"]}
 
 
 def _naming_known_rows(case, known: dict[str, str]):
@@ -110,15 +63,16 @@ def _exercise(operation, headers: dict, known: dict[str, str]) -> str | None:
     return None
 
 
-def test_no_generated_request_breaks_the_api_or_its_document(unworked_app, owner, known_ids):
+def test_no_generated_request_breaks_the_api_or_its_document(unworked_app, fuzz_owner,
+                                                           known_ids):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", unworked_app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 60
     failures = {}
     for operation in operations:
-        failure = _exercise(operation, owner.headers, known_ids)
+        failure = _exercise(operation, fuzz_owner.headers, known_ids)
         if failure:
             failures[f"{operation.method.upper()} {operation.path}"] = failure
     assert not failures, "\n\n".join(f"{name}:\n{text}" for name, text in failures.items())
     # The owner's token and site are still there: the run did not lock itself out.
-    assert owner.get(f"/api/v1/sites/{known_ids['site_id']}").status_code == 200
+    assert fuzz_owner.get(f"/api/v1/sites/{known_ids['site_id']}").status_code == 200
