@@ -14,7 +14,7 @@
 3. Prints requests/s, p50 and p99 of both, and the ratio real / trivial; the setting reported
    is the one under which the REAL app did best (the trivial app is measured under it too).
    A third server, `bench/chom_floor_app.py` (CHOM with the list's view swapped for the trivial
-   one), shows what CHOM's hooks and the token look-up cost before any work of the endpoint.
+   one), shows what CHOM's hooks and authentication cost before any work of the endpoint.
 
 Figures, not pass/fail: the goal is a ratio >= 50%. Exit status is 0 unless the benchmark
 itself could not run (a server did not start, wrk missing and not installable, non-2xx
@@ -461,7 +461,7 @@ def main() -> int:
               f"{r['cpu_ms']:8.3f}")
     print(f"  ratio real/trivial: {ratio:.1%} (goal >= 50%: "
           f"{'met' if ratio >= 0.5 else 'NOT met'})")
-    print(f"  floor (CHOM's hooks and token look-up, trivial view) / trivial: "
+    print(f"  floor (CHOM's hooks and authentication, trivial view) / trivial: "
           f"{floor['rps'] / trivial['rps']:.1%}; real / floor: {real['rps'] / floor['rps']:.1%}")
     print(f"markdown: | {time.strftime('%Y-%m-%d')} | {os.cpu_count()} cores | {setting} | "
           f"{trivial['rps']:.0f} | {trivial['p50_ms']:.1f} / {trivial['p99_ms']:.1f} | "

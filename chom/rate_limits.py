@@ -1,5 +1,6 @@
 """What the API's and the console's rate limits share: tiers read from settings at request
-time (so tests and benchmarks can raise them) and the log-in account key."""
+time (so tests and benchmarks can raise them), the log-in account key, and binding the limiter
+to the app with its `Retry-After` kept to 429s."""
 
 from __future__ import annotations
 
