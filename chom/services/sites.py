@@ -190,8 +190,8 @@ def _validate_type_and_options(
         field = ".".join(["options", *map(str, problem.path)])
         errors.setdefault(field, []).append(problem.message)
     for field in unstorable_fields(options, "options"):
-        # Options end up in files and command lines on the VPS (jobs and the console call
-        # here too, not only the API's edge).
+        # Options end up in files and command lines on the VPS: the rule holds for every
+        # caller (a backup restored into a new site, too), not only requests past the edge.
         errors.setdefault(field, []).append(UNSTORABLE_MESSAGE)
     if errors:
         raise ValidationFailed(errors)
